@@ -1,0 +1,3 @@
+from mockvps.cli import main
+
+raise SystemExit(main())

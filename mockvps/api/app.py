@@ -1,0 +1,58 @@
+"""`create_app`: everything a mock needs is built here, nothing at import time."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+
+from mockvps.api import control, servers
+from mockvps.api.errors import install_error_handlers
+from mockvps.api.openapi import contract_document
+from mockvps.backend import Backend
+from mockvps.clock import Clock, SystemClock
+from mockvps.settings import Settings
+
+__all__ = ["create_app"]
+
+
+def create_app(
+    settings: Settings | None = None, *, clock: Clock | None = None, backend: Backend | None = None
+) -> FastAPI:
+    """A mock of the Servers API with its own state.
+
+    `backend` replaces the state built from `settings` (the catalog, accounts and delays); `clock` is the
+    source of time for that state (the system clock unless given).
+    """
+    settings = settings or Settings()
+    if backend is None:
+        backend = Backend(
+            catalog=settings.load_catalog(),
+            clock=clock or SystemClock(),
+            delays=settings.delays(),
+            accounts=settings.account_specs(),
+        )
+    app = FastAPI(title="mockvps", redirect_slashes=False)
+    app.state.settings = settings
+    app.state.backend = backend
+    app.include_router(servers.router)
+    app.include_router(control.router, include_in_schema=False)
+    app.state.route_methods = [
+        (route.path_regex, frozenset(route.methods))
+        for router in (servers.router, control.router)
+        for route in router.routes
+        if isinstance(route, APIRoute)
+    ]
+    install_error_handlers(app)
+
+    document: dict[str, Any] | None = None
+
+    def openapi() -> dict[str, Any]:
+        nonlocal document
+        if document is None:
+            document = contract_document()
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app

@@ -1,0 +1,160 @@
+"""Wire models: the shapes of the Servers API, named by role.
+
+Request models validate bodies (strictly: wrong JSON types are refused, unknown fields ignored). Response
+models describe answers for the contract document; answers themselves are rendered by `views` from data
+that is already ours, so they are not validated again on the way out.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, RootModel
+
+from mockvps.lifecycle import ServerStatus
+
+__all__ = [
+    "FQDN_PATTERN",
+    "NAME_PATTERN",
+    "PATTERN_MESSAGES",
+    "ActionResult",
+    "ActionServer",
+    "BadRequest",
+    "ErrorDetail",
+    "FieldErrors",
+    "OsSummary",
+    "PlanDetail",
+    "PlanSummary",
+    "ResourceUsage",
+    "ServerCreate",
+    "ServerCreated",
+    "ServerDetail",
+    "ServerList",
+    "ServerListItem",
+    "ServerPatch",
+    "ServerUpdate",
+]
+
+NAME_PATTERN = r"^[A-Za-z0-9-]+$"
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+FQDN_PATTERN = rf"^{_LABEL}(?:\.{_LABEL})+\.?$"
+
+PATTERN_MESSAGES = {
+    "name": "Enter a valid name: 1 to 63 letters, digits and hyphens.",
+    "hostname": "Enter a valid fully qualified domain name.",
+}
+
+Name = Annotated[
+    str,
+    Field(min_length=1, max_length=63, pattern=NAME_PATTERN, description="Letters, digits and hyphens."),
+]
+Hostname = Annotated[str, Field(max_length=253, pattern=FQDN_PATTERN, description="A fully qualified domain name.")]
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(strict=True, extra="ignore")
+
+
+class ServerCreate(_Request):
+    name: Name
+    plan_id: int = Field(description="Id of the VPS plan.")
+    os_id: int = Field(description="Id of the operating system image.")
+    location: str = Field(description="Code of the data centre location.")
+    hostname: Hostname | None = None
+    ssh_key_id: int | None = Field(None, description="Id of one of the account's SSH keys to install.")
+    backups_enabled: bool = Field(False, description="Automatic backups.")
+
+
+class ServerUpdate(_Request):
+    """All fields are required."""
+
+    name: Name
+    hostname: Hostname | None
+    backups_enabled: bool
+
+
+class ServerPatch(_Request):
+    """Only the fields given change."""
+
+    name: Name | None = None
+    hostname: Hostname | None = None
+    backups_enabled: bool | None = None
+
+
+class PlanSummary(BaseModel):
+    id: int
+    name: str
+    vcpus: int
+    memory: int = Field(description="MB")
+    storage: int = Field(description="GB")
+
+
+class PlanDetail(PlanSummary):
+    bandwidth: int = Field(description="GB per month")
+
+
+class OsSummary(BaseModel):
+    id: int
+    name: str
+
+
+class ServerListItem(BaseModel):
+    id: int
+    name: str
+    hostname: str | None
+    status: ServerStatus
+    ip_address: str | None = Field(json_schema_extra={"format": "ipv4"})
+    location: str
+    plan: PlanSummary
+    os: OsSummary
+    created_at: datetime
+    updated_at: datetime
+
+
+class ServerList(BaseModel):
+    count: int
+    results: list[ServerListItem]
+
+
+class ServerCreated(ServerListItem):
+    backups_enabled: bool
+    message: str
+
+
+class ResourceUsage(BaseModel):
+    cpu_percent: float
+    memory_used: int = Field(description="MB")
+    disk_used: int = Field(description="GB")
+    bandwidth_used: int = Field(description="GB this month")
+
+
+class ServerDetail(ServerListItem):
+    ipv6_address: str | None = Field(json_schema_extra={"format": "ipv6"})
+    plan: PlanDetail  # type: ignore[assignment]
+    backups_enabled: bool
+    resource_usage: ResourceUsage
+
+
+class ActionServer(BaseModel):
+    id: int
+    name: str
+    status: ServerStatus
+
+
+class ActionResult(BaseModel):
+    status: Literal["success"]
+    message: str
+    server: ActionServer
+
+
+class ErrorDetail(BaseModel):
+    detail: str
+
+
+class FieldErrors(RootModel[dict[str, list[str]]]):
+    """One key per bad field, each with its messages (Django REST framework's style)."""
+
+
+class BadRequest(RootModel[ErrorDetail | FieldErrors]):
+    """Invalid fields, a malformed body, or an action the server's status refuses."""

@@ -1,0 +1,105 @@
+"""`mockvps serve` and `mockvps openapi [--check]`."""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+__all__ = ["main"]
+
+DEFAULT_DOCUMENT = Path("openapi/openapi.json")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mockvps", description="A local, stateful mock of the VPS.org Servers API.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="start the mock server", description="Every flag can also be set "
+                                "as a MOCKVPS_* environment variable (MOCKVPS_PORT, MOCKVPS_TOKEN, ...).")
+    serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on (default 8000; 0 picks a free one)")
+    serve.add_argument("--token", help="token of the default account (default mockvps-dev-token)")
+    serve.add_argument("--balance", help="balance of the default account (default 1000.00)")
+    serve.add_argument("--provisioning-delay", type=float, metavar="SECONDS", help="create to active (default 3)")
+    serve.add_argument("--action-delay", type=float, metavar="SECONDS", help="start/stop/reboot (default 1)")
+    serve.add_argument("--catalog", metavar="FILE", help="JSON file replacing plans, OS images, locations, keys")
+    serve.add_argument("--accounts", metavar="FILE", help="JSON file with more accounts and their tokens")
+    serve.add_argument("--empty", action="store_true", default=None, help="start without the example servers")
+    serve.add_argument("--log-level", help="uvicorn's log level (default info)")
+
+    document = commands.add_parser("openapi", help="write the contract document")
+    document.add_argument("--output", type=Path, default=DEFAULT_DOCUMENT, help=f"default {DEFAULT_DOCUMENT}")
+    document.add_argument("--check", action="store_true", help="exit 1 if the file differs from what the app emits")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "openapi":
+        return _openapi(args.output, args.check)
+    return _serve(args)
+
+
+def _openapi(path: Path, check: bool) -> int:
+    from mockvps.api.openapi import contract_document, render_document
+
+    text = render_document(contract_document())
+    if check:
+        current = path.read_text(encoding="utf-8") if path.exists() else None
+        if current != text:
+            print(f"{path} is out of date: run `mockvps openapi` and commit the result.", file=sys.stderr)
+            return 1
+        print(f"{path} is up to date.")
+        return 0
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    print(f"wrote {path}")
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    from mockvps.errors import ConfigurationError
+    from mockvps.settings import Settings
+
+    overrides: dict[str, Any] = {
+        key: value
+        for key, value in vars(args).items()
+        if key != "command" and value is not None
+    }
+    try:
+        settings = Settings(**overrides)
+        from mockvps.api import create_app
+
+        app = create_app(settings)
+    except ValidationError as exc:
+        print(f"mockvps: invalid setting: {exc}", file=sys.stderr)
+        return 2
+    except ConfigurationError as exc:
+        print(f"mockvps: {exc.detail}", file=sys.stderr)
+        return 2
+
+    import uvicorn
+
+    family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((settings.host, settings.port))
+    except OSError as exc:
+        print(f"mockvps: cannot listen on {settings.host}:{settings.port}: {exc.strerror}", file=sys.stderr)
+        return 2
+    port = sock.getsockname()[1]
+    shown_host = f"[{settings.host}]" if family == socket.AF_INET6 else settings.host
+    base = f"http://{shown_host}:{port}"
+    print(f"mockvps listening on {base}", flush=True)
+    print(f"  API:   {base}/api/v1/servers/", flush=True)
+    print(f"  token: {settings.token}   (Authorization: Bearer {settings.token})", flush=True)
+    config = uvicorn.Config(app, log_level=settings.log_level, server_header=False, timeout_graceful_shutdown=1)
+    uvicorn.Server(config).run(sockets=[sock])
+    return 0

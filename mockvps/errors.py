@@ -1,0 +1,79 @@
+"""The errors the domain raises; `mockvps.api.errors` renders each one as HTTP in one table.
+
+    MockVPSError                  base of everything below
+    ├── AuthenticationError       the caller is not known
+    │   ├── NotAuthenticated      no credentials, or a malformed Authorization header
+    │   └── InvalidToken          a token that belongs to no account
+    ├── NotFound                  no such server in the caller's account (or not a server id at all)
+    ├── ValidationFailed          bad fields; carries {field: [message, ...]}
+    ├── ActionNotAllowed          a lifecycle action the server's current status refuses
+    ├── InsufficientBalance       the account cannot pay for the plan
+    ├── AddressPoolExhausted      no free IPv4 or IPv6 address is left to give a new server
+    └── ConfigurationError        a catalog, accounts or settings file the mock cannot use
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+__all__ = [
+    "ActionNotAllowed",
+    "AddressPoolExhausted",
+    "AuthenticationError",
+    "ConfigurationError",
+    "InsufficientBalance",
+    "InvalidToken",
+    "MockVPSError",
+    "NotAuthenticated",
+    "NotFound",
+    "ValidationFailed",
+]
+
+
+class MockVPSError(Exception):
+    """Base class of every error mockvps raises on purpose."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class AuthenticationError(MockVPSError):
+    pass
+
+
+class NotAuthenticated(AuthenticationError):
+    def __init__(self) -> None:
+        super().__init__("Authentication credentials were not provided.")
+
+
+class InvalidToken(AuthenticationError):
+    def __init__(self) -> None:
+        super().__init__("Invalid token.")
+
+
+class NotFound(MockVPSError):
+    def __init__(self) -> None:
+        super().__init__("Not found.")
+
+
+class ValidationFailed(MockVPSError):
+    def __init__(self, fields: Mapping[str, Sequence[str]]) -> None:
+        self.fields = {name: list(messages) for name, messages in fields.items()}
+        super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in self.fields.items()))
+
+
+class ActionNotAllowed(MockVPSError):
+    pass
+
+
+class InsufficientBalance(MockVPSError):
+    pass
+
+
+class AddressPoolExhausted(MockVPSError):
+    pass
+
+
+class ConfigurationError(MockVPSError):
+    pass

@@ -1,0 +1,151 @@
+"""A server's lifecycle, as data.
+
+Two tables say everything: `ACTIONS` (what an action does from each status it is allowed in, and why it is
+refused from the others) and `SETTLES` (which statuses pass by themselves, after which delay). `settle`
+derives a server's status at any moment from (status, since, now); nothing runs in the background.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+__all__ = [
+    "ACTIONS",
+    "RUNNING",
+    "SETTLES",
+    "Action",
+    "ActionRule",
+    "DelayKind",
+    "Delays",
+    "ServerStatus",
+    "apply",
+    "settle",
+]
+
+
+class ServerStatus(StrEnum):
+    PROVISIONING = "provisioning"
+    ACTIVE = "active"
+    STOPPING = "stopping"
+    STOPPED = "stopped"
+    STARTING = "starting"
+    REBOOTING = "rebooting"
+    SUSPENDED = "suspended"
+
+
+class Action(StrEnum):
+    START = "start"
+    STOP = "stop"
+    REBOOT = "reboot"
+    SUSPEND = "suspend"  # operator only: not in the public API
+    UNSUSPEND = "unsuspend"  # operator only
+
+
+class DelayKind(StrEnum):
+    PROVISIONING = "provisioning"
+    ACTION = "action"
+
+
+@dataclass(frozen=True, slots=True)
+class Delays:
+    provisioning: timedelta = timedelta(seconds=3)
+    action: timedelta = timedelta(seconds=1)
+
+    def of(self, kind: DelayKind) -> timedelta:
+        return self.provisioning if kind is DelayKind.PROVISIONING else self.action
+
+
+S = ServerStatus
+
+
+@dataclass(frozen=True, slots=True)
+class ActionRule:
+    moves: dict[ServerStatus, ServerStatus]
+    """From each allowed status, the status the action leads to."""
+    refusals: dict[ServerStatus, str]
+    """Why the action is refused from a status it does not allow; `otherwise` for the rest."""
+    otherwise: str
+    message: str
+    """What the public API says when the action is accepted."""
+
+
+ACTIONS: dict[Action, ActionRule] = {
+    Action.START: ActionRule(
+        moves={S.STOPPED: S.STARTING},
+        refusals={
+            S.ACTIVE: "Server is already running.",
+            S.REBOOTING: "Server is already running.",
+            S.STARTING: "Server is already starting.",
+            S.STOPPING: "Server is stopping; start it once it has stopped.",
+            S.PROVISIONING: "Server is still being provisioned.",
+            S.SUSPENDED: "Server is suspended.",
+        },
+        otherwise="Server cannot be started now.",
+        message="Server is starting",
+    ),
+    Action.STOP: ActionRule(
+        moves={S.ACTIVE: S.STOPPING},
+        refusals={
+            S.STOPPED: "Server is already stopped.",
+            S.STOPPING: "Server is already stopping.",
+            S.STARTING: "Server is starting; stop it once it is active.",
+            S.REBOOTING: "Server is rebooting; stop it once it is active.",
+            S.PROVISIONING: "Server is still being provisioned.",
+            S.SUSPENDED: "Server is suspended.",
+        },
+        otherwise="Server cannot be stopped now.",
+        message="Server is stopping",
+    ),
+    Action.REBOOT: ActionRule(
+        moves={S.ACTIVE: S.REBOOTING},
+        refusals={},
+        otherwise="Server is not active.",
+        message="Server is rebooting",
+    ),
+    Action.SUSPEND: ActionRule(
+        moves={status: S.SUSPENDED for status in S if status is not S.SUSPENDED},
+        refusals={S.SUSPENDED: "Server is already suspended."},
+        otherwise="Server cannot be suspended now.",
+        message="Server is suspended",
+    ),
+    Action.UNSUSPEND: ActionRule(
+        moves={S.SUSPENDED: S.STOPPED},
+        refusals={},
+        otherwise="Server is not suspended.",
+        message="Server is unsuspended",
+    ),
+}
+
+SETTLES: dict[ServerStatus, tuple[ServerStatus, DelayKind]] = {
+    S.PROVISIONING: (S.ACTIVE, DelayKind.PROVISIONING),
+    S.STOPPING: (S.STOPPED, DelayKind.ACTION),
+    S.STARTING: (S.ACTIVE, DelayKind.ACTION),
+    S.REBOOTING: (S.ACTIVE, DelayKind.ACTION),
+}
+
+RUNNING: frozenset[ServerStatus] = frozenset({S.ACTIVE, S.STOPPING, S.REBOOTING})
+"""Statuses in which the machine is up and uses CPU and memory."""
+
+
+def apply(action: Action, status: ServerStatus) -> ServerStatus:
+    """The status `action` leads to from `status`; raises `ValueError` with the refusal otherwise."""
+    rule = ACTIONS[action]
+    target = rule.moves.get(status)
+    if target is None:
+        raise ValueError(rule.refusals.get(status, rule.otherwise))
+    return target
+
+
+def settle(
+    status: ServerStatus, since: datetime, now: datetime, delays: Delays
+) -> tuple[ServerStatus, datetime]:
+    """Where a server that entered `status` at `since` stands at `now`: its status and when it began."""
+    while status in SETTLES:
+        target, kind = SETTLES[status]
+        due = since + delays.of(kind)
+        if now < due:
+            break
+        status, since = target, due
+    return status, since

@@ -1,0 +1,88 @@
+"""Settings, from `MOCKVPS_*` environment variables or keyword arguments (the command line passes its flags)."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from mockvps.backend import AccountSpec
+from mockvps.catalog import Catalog, default_catalog, load_catalog, parse_ssh_keys
+from mockvps.errors import ConfigurationError
+from mockvps.lifecycle import Delays
+
+__all__ = ["DEFAULT_TOKEN", "Settings", "load_accounts"]
+
+DEFAULT_TOKEN = "mockvps-dev-token"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MOCKVPS_", extra="forbid", frozen=True)
+
+    host: str = Field("127.0.0.1", description="Address to listen on.")
+    port: int = Field(8000, ge=0, le=65535, description="Port to listen on (0: any free port).")
+    token: str = Field(DEFAULT_TOKEN, min_length=1, description="Token of the default account.")
+    balance: Decimal = Field(Decimal("1000.00"), ge=0, description="Balance of the default account.")
+    empty: bool = Field(False, description="Start the default account without the documentation's servers.")
+    provisioning_delay: float = Field(3.0, ge=0, description="Seconds from create to active.")
+    action_delay: float = Field(1.0, ge=0, description="Seconds a start, stop or reboot takes.")
+    catalog: Path | None = Field(None, description="JSON file replacing the catalog.")
+    accounts: Path | None = Field(None, description="JSON file with more accounts and tokens.")
+    max_body_size: int = Field(1024 * 1024, ge=1, description="Largest request body in bytes (else 413).")
+    log_level: str = Field("info", description="uvicorn's log level.")
+
+    def delays(self) -> Delays:
+        return Delays(
+            provisioning=timedelta(seconds=self.provisioning_delay), action=timedelta(seconds=self.action_delay)
+        )
+
+    def load_catalog(self) -> Catalog:
+        return load_catalog(self.catalog) if self.catalog else default_catalog()
+
+    def account_specs(self) -> list[AccountSpec]:
+        default = AccountSpec(name="default", tokens=(self.token,), balance=self.balance, examples=not self.empty)
+        return [default, *(load_accounts(self.accounts) if self.accounts else [])]
+
+
+def load_accounts(path: Path) -> list[AccountSpec]:
+    """Read an accounts file:
+
+        {"accounts": [{"name": "ci", "tokens": ["ci-token"], "balance": "50.00",
+                       "ssh_keys": [{"id": 7, "name": "deploy"}], "examples": false}]}
+    """
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ConfigurationError(f"accounts file {path}: {exc}") from exc
+    entries = raw.get("accounts") if isinstance(raw, dict) else None
+    if not isinstance(entries, list):
+        raise ConfigurationError(f'accounts file {path}: expected {{"accounts": [...]}}')
+    specs = []
+    for i, entry in enumerate(entries):
+        where = f"accounts file {path}: accounts[{i}]"
+        if not isinstance(entry, dict):
+            raise ConfigurationError(f"{where}: expected an object")
+        name, tokens = entry.get("name"), entry.get("tokens")
+        if not isinstance(name, str) or not name:
+            raise ConfigurationError(f"{where}.name: expected a non-empty string")
+        if not isinstance(tokens, list) or not tokens or not all(isinstance(t, str) and t for t in tokens):
+            raise ConfigurationError(f"{where}.tokens: expected a non-empty list of strings")
+        balance = entry.get("balance", "1000.00")
+        if isinstance(balance, bool) or not isinstance(balance, int | float | str):
+            raise ConfigurationError(f"{where}.balance: expected a number")
+        try:
+            amount = Decimal(str(balance))
+        except ArithmeticError:
+            raise ConfigurationError(f"{where}.balance: expected a number") from None
+        if not amount.is_finite() or amount < 0:
+            raise ConfigurationError(f"{where}.balance: expected a non-negative number")
+        keys = parse_ssh_keys(entry["ssh_keys"], f"{where}.ssh_keys") if "ssh_keys" in entry else None
+        examples = entry.get("examples", False)
+        if not isinstance(examples, bool):
+            raise ConfigurationError(f"{where}.examples: expected true or false")
+        specs.append(AccountSpec(name=name, tokens=tuple(tokens), balance=amount, ssh_keys=keys, examples=examples))
+    return specs
