@@ -18,6 +18,7 @@ __all__ = [
     "AccountDep",
     "BackendDep",
     "BodyInvalid",
+    "ExistingServerIdDep",
     "ServerIdDep",
     "authenticate",
     "bearer_token",
@@ -70,6 +71,15 @@ def server_id(
 
 
 ServerIdDep = Annotated[int, Depends(server_id)]
+
+
+def existing_server_id(account: AccountDep, server_id: ServerIdDep, backend: BackendDep) -> int:
+    # Looked up before the body is read: the live API answers 404 before it judges a body (DRF's get_object()).
+    backend.get_server(account, server_id)
+    return server_id
+
+
+ExistingServerIdDep = Annotated[int, Depends(existing_server_id)]
 
 
 class BodyInvalid(Exception):

@@ -13,7 +13,7 @@ from pydantic import BeforeValidator
 from starlette.responses import Response
 
 from mockvps.api import views
-from mockvps.api.deps import AccountDep, BackendDep, ServerIdDep, json_body
+from mockvps.api.deps import AccountDep, BackendDep, ExistingServerIdDep, ServerIdDep, json_body
 from mockvps.api.responses import JSONResponse
 from mockvps.api.schemas import (
     ActionResult,
@@ -117,7 +117,7 @@ async def get_server(account: AccountDep, server_id: ServerIdDep, backend: Backe
 )
 async def replace_server(
     account: AccountDep,
-    server_id: ServerIdDep,
+    server_id: ExistingServerIdDep,
     backend: BackendDep,
     body: Annotated[ServerUpdate, Depends(json_body(ServerUpdate))],
 ) -> Response:
@@ -134,7 +134,7 @@ async def replace_server(
 )
 async def update_server(
     account: AccountDep,
-    server_id: ServerIdDep,
+    server_id: ExistingServerIdDep,
     backend: BackendDep,
     body: Annotated[ServerPatch, Depends(json_body(ServerPatch))],
 ) -> Response:

@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from mockvps.api import create_app
+from mockvps.backend import Backend
+from mockvps.clock import VirtualClock
+from mockvps.settings import DEFAULT_TOKEN, Settings
+
+AUTH = {"Authorization": f"Bearer {DEFAULT_TOKEN}"}
+CREATE = {"name": "web-server-02", "plan_id": 1, "os_id": 5, "location": "us-west"}
+
+
+@pytest.fixture
+def clock() -> VirtualClock:
+    return VirtualClock()
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return Settings(provisioning_delay=180, action_delay=30)
+
+
+@pytest.fixture
+def app(settings: Settings, clock: VirtualClock) -> FastAPI:
+    return create_app(settings, clock=clock)
+
+
+@pytest.fixture
+def backend(app: FastAPI) -> Backend:
+    backend: Backend = app.state.backend
+    return backend
+
+
+@pytest.fixture
+def anon(app: FastAPI) -> Iterator[TestClient]:
+    """A client that sends no credentials."""
+    with TestClient(app, base_url="http://testserver", follow_redirects=False) as client:
+        yield client
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    """A client of the default account, which starts with the documentation's servers 12345 and 12346."""
+    with TestClient(app, base_url="http://testserver", headers=AUTH, follow_redirects=False) as client:
+        yield client
+
+
+def settle(clock: VirtualClock, seconds: float = 3600) -> None:
+    clock.advance(timedelta(seconds=seconds))
