@@ -24,7 +24,7 @@ from mockvps.errors import ConfigurationError
 
 _T = TypeVar("_T", "Plan", "OsImage", "SshKey")
 
-__all__ = ["Catalog", "OsImage", "Plan", "SshKey", "default_catalog", "load_catalog", "parse_catalog"]
+__all__ = ["Catalog", "OsImage", "Plan", "SshKey", "default_catalog", "load_catalog", "parse_catalog", "parse_ssh_keys"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import socket
 import sys
 from collections.abc import Sequence
@@ -18,8 +19,12 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mockvps", description="A local, stateful mock of the VPS.org Servers API.")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    serve = commands.add_parser("serve", help="start the mock server", description="Every flag can also be set "
-                                "as a MOCKVPS_* environment variable (MOCKVPS_PORT, MOCKVPS_TOKEN, ...).")
+    serve = commands.add_parser(
+        "serve",
+        help="start the mock server",
+        description="Every flag can also be set "
+        "as a MOCKVPS_* environment variable (MOCKVPS_PORT, MOCKVPS_TOKEN, ...).",
+    )
     serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to listen on (default 8000; 0 picks a free one)")
     serve.add_argument("--token", help="token of the default account (default mockvps-dev-token)")
@@ -68,9 +73,7 @@ def _serve(args: argparse.Namespace) -> int:
     from mockvps.settings import Settings
 
     overrides: dict[str, Any] = {
-        key: value
-        for key, value in vars(args).items()
-        if key != "command" and value is not None
+        key: value for key, value in vars(args).items() if key != "command" and value is not None
     }
     try:
         settings = Settings(**overrides)
@@ -97,9 +100,22 @@ def _serve(args: argparse.Namespace) -> int:
     port = sock.getsockname()[1]
     shown_host = f"[{settings.host}]" if family == socket.AF_INET6 else settings.host
     base = f"http://{shown_host}:{port}"
-    print(f"mockvps listening on {base}", flush=True)
-    print(f"  API:   {base}/api/v1/servers/", flush=True)
-    print(f"  token: {settings.token}   (Authorization: Bearer {settings.token})", flush=True)
+
+    class Server(uvicorn.Server):
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets)
+            # Printed once requests are served and signals handled, so a reader of this line can go ahead.
+            print(f"mockvps listening on {base}", flush=True)
+            print(f"  API:   {base}/api/v1/servers/", flush=True)
+            print(f"  token: {settings.token}   (Authorization: Bearer {settings.token})", flush=True)
+
+    def finished(signum: int, frame: object) -> None:
+        raise SystemExit(0)
+
+    # uvicorn shuts down gracefully on SIGTERM/SIGINT, then re-raises the signal to the handler it found:
+    # this one, so a requested stop ends with status 0 instead of death by signal.
+    signal.signal(signal.SIGTERM, finished)
+    signal.signal(signal.SIGINT, finished)
     config = uvicorn.Config(app, log_level=settings.log_level, server_header=False, timeout_graceful_shutdown=1)
-    uvicorn.Server(config).run(sockets=[sock])
+    Server(config).run(sockets=[sock])
     return 0

@@ -1,15 +1,15 @@
 """The errors the domain raises; `mockvps.api.errors` renders each one as HTTP in one table.
 
-    MockVPSError                  base of everything below
-    ├── AuthenticationError       the caller is not known
-    │   ├── NotAuthenticated      no credentials, or a malformed Authorization header
-    │   └── InvalidToken          a token that belongs to no account
-    ├── NotFound                  no such server in the caller's account (or not a server id at all)
-    ├── ValidationFailed          bad fields; carries {field: [message, ...]}
-    ├── ActionNotAllowed          a lifecycle action the server's current status refuses
-    ├── InsufficientBalance       the account cannot pay for the plan
-    ├── AddressPoolExhausted      no free IPv4 or IPv6 address is left to give a new server
-    └── ConfigurationError        a catalog, accounts or settings file the mock cannot use
+MockVPSError                  base of everything below
+├── AuthenticationError       the caller is not known
+│   ├── NotAuthenticated      no credentials, or a malformed Authorization header
+│   └── InvalidToken          a token that belongs to no account
+├── NotFound                  no such server in the caller's account (or not a server id at all)
+├── ValidationFailed          bad fields; carries {field: [message, ...]}
+├── ActionNotAllowed          a lifecycle action the server's current status refuses
+├── InsufficientBalance       the account cannot pay for the plan
+├── AddressPoolExhausted      no free IPv4 or IPv6 address is left to give a new server
+└── ConfigurationError        a catalog, accounts or settings file the mock cannot use
 """
 
 from __future__ import annotations

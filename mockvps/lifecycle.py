@@ -57,7 +57,7 @@ class Delays:
         return self.provisioning if kind is DelayKind.PROVISIONING else self.action
 
 
-S = ServerStatus
+_S = ServerStatus  # the tables below read better with a short name
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,45 +73,45 @@ class ActionRule:
 
 ACTIONS: dict[Action, ActionRule] = {
     Action.START: ActionRule(
-        moves={S.STOPPED: S.STARTING},
+        moves={_S.STOPPED: _S.STARTING},
         refusals={
-            S.ACTIVE: "Server is already running.",
-            S.REBOOTING: "Server is already running.",
-            S.STARTING: "Server is already starting.",
-            S.STOPPING: "Server is stopping; start it once it has stopped.",
-            S.PROVISIONING: "Server is still being provisioned.",
-            S.SUSPENDED: "Server is suspended.",
+            _S.ACTIVE: "Server is already running.",
+            _S.REBOOTING: "Server is already running.",
+            _S.STARTING: "Server is already starting.",
+            _S.STOPPING: "Server is stopping; start it once it has stopped.",
+            _S.PROVISIONING: "Server is still being provisioned.",
+            _S.SUSPENDED: "Server is suspended.",
         },
         otherwise="Server cannot be started now.",
         message="Server is starting",
     ),
     Action.STOP: ActionRule(
-        moves={S.ACTIVE: S.STOPPING},
+        moves={_S.ACTIVE: _S.STOPPING},
         refusals={
-            S.STOPPED: "Server is already stopped.",
-            S.STOPPING: "Server is already stopping.",
-            S.STARTING: "Server is starting; stop it once it is active.",
-            S.REBOOTING: "Server is rebooting; stop it once it is active.",
-            S.PROVISIONING: "Server is still being provisioned.",
-            S.SUSPENDED: "Server is suspended.",
+            _S.STOPPED: "Server is already stopped.",
+            _S.STOPPING: "Server is already stopping.",
+            _S.STARTING: "Server is starting; stop it once it is active.",
+            _S.REBOOTING: "Server is rebooting; stop it once it is active.",
+            _S.PROVISIONING: "Server is still being provisioned.",
+            _S.SUSPENDED: "Server is suspended.",
         },
         otherwise="Server cannot be stopped now.",
         message="Server is stopping",
     ),
     Action.REBOOT: ActionRule(
-        moves={S.ACTIVE: S.REBOOTING},
+        moves={_S.ACTIVE: _S.REBOOTING},
         refusals={},
         otherwise="Server is not active.",
         message="Server is rebooting",
     ),
     Action.SUSPEND: ActionRule(
-        moves={status: S.SUSPENDED for status in S if status is not S.SUSPENDED},
-        refusals={S.SUSPENDED: "Server is already suspended."},
+        moves={status: _S.SUSPENDED for status in _S if status is not _S.SUSPENDED},
+        refusals={_S.SUSPENDED: "Server is already suspended."},
         otherwise="Server cannot be suspended now.",
         message="Server is suspended",
     ),
     Action.UNSUSPEND: ActionRule(
-        moves={S.SUSPENDED: S.STOPPED},
+        moves={_S.SUSPENDED: _S.STOPPED},
         refusals={},
         otherwise="Server is not suspended.",
         message="Server is unsuspended",
@@ -119,13 +119,13 @@ ACTIONS: dict[Action, ActionRule] = {
 }
 
 SETTLES: dict[ServerStatus, tuple[ServerStatus, DelayKind]] = {
-    S.PROVISIONING: (S.ACTIVE, DelayKind.PROVISIONING),
-    S.STOPPING: (S.STOPPED, DelayKind.ACTION),
-    S.STARTING: (S.ACTIVE, DelayKind.ACTION),
-    S.REBOOTING: (S.ACTIVE, DelayKind.ACTION),
+    _S.PROVISIONING: (_S.ACTIVE, DelayKind.PROVISIONING),
+    _S.STOPPING: (_S.STOPPED, DelayKind.ACTION),
+    _S.STARTING: (_S.ACTIVE, DelayKind.ACTION),
+    _S.REBOOTING: (_S.ACTIVE, DelayKind.ACTION),
 }
 
-RUNNING: frozenset[ServerStatus] = frozenset({S.ACTIVE, S.STOPPING, S.REBOOTING})
+RUNNING: frozenset[ServerStatus] = frozenset({_S.ACTIVE, _S.STOPPING, _S.REBOOTING})
 """Statuses in which the machine is up and uses CPU and memory."""
 
 
@@ -138,9 +138,7 @@ def apply(action: Action, status: ServerStatus) -> ServerStatus:
     return target
 
 
-def settle(
-    status: ServerStatus, since: datetime, now: datetime, delays: Delays
-) -> tuple[ServerStatus, datetime]:
+def settle(status: ServerStatus, since: datetime, now: datetime, delays: Delays) -> tuple[ServerStatus, datetime]:
     """Where a server that entered `status` at `since` stands at `now`: its status and when it began."""
     while status in SETTLES:
         target, kind = SETTLES[status]

@@ -51,8 +51,8 @@ class Settings(BaseSettings):
 def load_accounts(path: Path) -> list[AccountSpec]:
     """Read an accounts file:
 
-        {"accounts": [{"name": "ci", "tokens": ["ci-token"], "balance": "50.00",
-                       "ssh_keys": [{"id": 7, "name": "deploy"}], "examples": false}]}
+    {"accounts": [{"name": "ci", "tokens": ["ci-token"], "balance": "50.00",
+                   "ssh_keys": [{"id": 7, "name": "deploy"}], "examples": false}]}
     """
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))

@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 
 from mockvps.backend import Backend
 from mockvps.clock import VirtualClock
-from tests.conftest import AUTH, CREATE, settle
+from tests.conftest import CREATE, settle
 
 LIST = "/api/v1/servers/"
 WEB = "/api/v1/servers/12345/"
@@ -357,8 +357,11 @@ BAD_IDS = ["99999", "0", "abc", "12345.0", "-12345", "+12345", " 12345", "12345 
 
 
 @pytest.mark.parametrize("server_id", BAD_IDS)
-@pytest.mark.parametrize(("method", "suffix"), [("GET", ""), ("PUT", ""), ("PATCH", ""), ("DELETE", ""),
-                                                ("POST", "start/"), ("POST", "stop/"), ("POST", "reboot/")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("method", "suffix"),
+    [("GET", ""), ("PUT", ""), ("PATCH", ""), ("DELETE", ""), ("POST", "start/"), ("POST", "stop/"),
+     ("POST", "reboot/")],
+)  # fmt: skip
 def test_anything_but_an_existing_id_in_plain_ascii_digits_is_404(
     client: TestClient, method: str, suffix: str, server_id: str
 ) -> None:
@@ -445,8 +448,10 @@ def test_a_path_without_its_slash_is_a_301_to_the_slashed_path(
         (b"{nope", "application/json", 400, "JSON parse error - "),
         (b'{"name": NaN}', "application/json", 400, "JSON parse error - "),
         (b"\xff\xfe", "application/json", 400, "JSON parse error - "),
-        (b"[1, 2]", "application/json", 400, {"non_field_errors": ["Invalid data. Expected a dictionary, but got list."]}),
-        (b'"x"', "application/json", 400, {"non_field_errors": ["Invalid data. Expected a dictionary, but got str."]}),
+        (b"[1, 2]", "application/json", 400,
+         {"non_field_errors": ["Invalid data. Expected a dictionary, but got list."]}),
+        (b'"x"', "application/json", 400,
+         {"non_field_errors": ["Invalid data. Expected a dictionary, but got str."]}),
         (b"name=x", "application/x-www-form-urlencoded", 415,
          {"detail": 'Unsupported media type "application/x-www-form-urlencoded" in request.'}),
         (b'{"name": "x"}', "text/plain", 415, {"detail": 'Unsupported media type "text/plain" in request.'}),

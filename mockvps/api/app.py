@@ -39,7 +39,7 @@ def create_app(
     app.include_router(servers.router)
     app.include_router(control.router, include_in_schema=False)
     app.state.route_methods = [
-        (route.path_regex, frozenset(route.methods))
+        (route.path_regex, frozenset(route.methods or ()))
         for router in (servers.router, control.router)
         for route in router.routes
         if isinstance(route, APIRoute)

@@ -30,12 +30,12 @@ MAX_SERVER_ID = 2**63 - 1
 M = TypeVar("M", bound=BaseModel)
 
 
-def get_backend(request: Request) -> Backend:
+def _backend(request: Request) -> Backend:
     backend: Backend = request.app.state.backend
     return backend
 
 
-BackendDep = Annotated[Backend, Depends(get_backend)]
+BackendDep = Annotated[Backend, Depends(_backend)]
 
 
 def bearer_token(headers: Headers) -> str | None:
@@ -51,13 +51,13 @@ def authenticate(request: Request) -> Account:
     token = bearer_token(request.headers)
     if token is None:
         raise NotAuthenticated()
-    return get_backend(request).authenticate(token)
+    return _backend(request).authenticate(token)
 
 
 AccountDep = Annotated[Account, Depends(authenticate)]
 
 
-def server_id(
+def _server_id(
     server_id: Annotated[
         str,
         Path(description="Unique server id."),
@@ -70,16 +70,16 @@ def server_id(
     return int(server_id)
 
 
-ServerIdDep = Annotated[int, Depends(server_id)]
+ServerIdDep = Annotated[int, Depends(_server_id)]
 
 
-def existing_server_id(account: AccountDep, server_id: ServerIdDep, backend: BackendDep) -> int:
+def _existing_server_id(account: AccountDep, server_id: ServerIdDep, backend: BackendDep) -> int:
     # Looked up before the body is read: the live API answers 404 before it judges a body (DRF's get_object()).
     backend.get_server(account, server_id)
     return server_id
 
 
-ExistingServerIdDep = Annotated[int, Depends(existing_server_id)]
+ExistingServerIdDep = Annotated[int, Depends(_existing_server_id)]
 
 
 class BodyInvalid(Exception):

@@ -40,18 +40,18 @@ METHOD_ORDER = ("GET", "POST", "PUT", "PATCH", "DELETE")
 def status_of(exc: errors.MockVPSError) -> int:
     for cls in type(exc).__mro__:
         if cls in STATUS_OF:
-            return STATUS_OF[cls]  # type: ignore[index]
+            return STATUS_OF[cls]
     return 500
 
 
-def error_response(exc: errors.MockVPSError) -> Response:
+def _error_response(exc: errors.MockVPSError) -> Response:
     status = status_of(exc)
     if isinstance(exc, errors.ValidationFailed):
         return JSONResponse(exc.fields, status_code=status)
     return JSONResponse({"detail": exc.detail}, status_code=status, headers=AUTHENTICATE if status == 401 else None)
 
 
-def field_errors(problems: Iterable[Mapping[str, Any]]) -> dict[str, list[str]]:
+def _field_errors(problems: Iterable[Mapping[str, Any]]) -> dict[str, list[str]]:
     """Pydantic's errors as DRF's `{field: [message]}`, in DRF's words."""
     fields: dict[str, list[str]] = {}
     for problem in problems:
@@ -85,7 +85,7 @@ def _message(name: str, problem: Mapping[str, Any]) -> str:
     return str(problem.get("msg", "Invalid value."))
 
 
-def allowed_methods(request: Request, path: str) -> list[str]:
+def _allowed_methods(request: Request, path: str) -> list[str]:
     """Every method some route accepts at `path` (Starlette's own 405 names only one route's)."""
     methods: set[str] = set()
     for pattern, accepted in request.app.state.route_methods:
@@ -94,53 +94,53 @@ def allowed_methods(request: Request, path: str) -> list[str]:
     return [m for m in METHOD_ORDER if m in methods] + sorted(methods - set(METHOD_ORDER))
 
 
-async def on_domain_error(request: Request, exc: Exception) -> Response:
+async def _on_domain_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, errors.MockVPSError)
-    return error_response(exc)
+    return _error_response(exc)
 
 
-async def on_body_invalid(request: Request, exc: Exception) -> Response:
+async def _on_body_invalid(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, BodyInvalid)
-    return JSONResponse(field_errors(exc.errors), status_code=400)
+    return JSONResponse(_field_errors(exc.errors), status_code=400)
 
 
-async def on_request_invalid(request: Request, exc: Exception) -> Response:
+async def _on_request_invalid(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     problems: Sequence[Mapping[str, Any]] = exc.errors()
     if any(p.get("loc", ("",))[0] == "path" for p in problems):
-        return error_response(errors.NotFound())
-    return JSONResponse(field_errors(problems), status_code=400)
+        return _error_response(errors.NotFound())
+    return JSONResponse(_field_errors(problems), status_code=400)
 
 
-async def on_http_exception(request: Request, exc: Exception) -> Response:
+async def _on_http_exception(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     if exc.status_code == 404:
         path = request.url.path
-        if not path.endswith("/") and allowed_methods(request, path + "/"):
+        if not path.endswith("/") and _allowed_methods(request, path + "/"):
             # Django's APPEND_SLASH: a documented path without its slash is a permanent redirect.
             query = request.url.query
             return Response(status_code=301, headers={"Location": path + "/" + (f"?{query}" if query else "")})
-        return error_response(errors.NotFound())
+        return _error_response(errors.NotFound())
     if exc.status_code == 405:
         try:
             authenticate(request)  # the caller's credentials are checked before anything else
         except errors.MockVPSError as failure:
-            return error_response(failure)
-        allow = ", ".join(allowed_methods(request, request.url.path))
+            return _error_response(failure)
+        allow = ", ".join(_allowed_methods(request, request.url.path))
         return JSONResponse(
             {"detail": f'Method "{request.method}" not allowed.'}, status_code=405, headers={"Allow": allow}
         )
     return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 
 
-async def on_unexpected(request: Request, exc: Exception) -> Response:
+async def _on_unexpected(request: Request, exc: Exception) -> Response:
     log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
     return JSONResponse({"detail": "Internal server error."}, status_code=500)
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(errors.MockVPSError, on_domain_error)
-    app.add_exception_handler(BodyInvalid, on_body_invalid)
-    app.add_exception_handler(RequestValidationError, on_request_invalid)
-    app.add_exception_handler(HTTPException, on_http_exception)
-    app.add_exception_handler(Exception, on_unexpected)
+    app.add_exception_handler(errors.MockVPSError, _on_domain_error)
+    app.add_exception_handler(BodyInvalid, _on_body_invalid)
+    app.add_exception_handler(RequestValidationError, _on_request_invalid)
+    app.add_exception_handler(HTTPException, _on_http_exception)
+    app.add_exception_handler(Exception, _on_unexpected)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["ACTION", "CREATE_REQUEST", "CREATED", "DETAIL", "LIST", "PATCH_REQUEST", "PUT_REQUEST"]
+__all__ = ["ACTION", "CREATED", "CREATE_REQUEST", "DETAIL", "LIST", "PATCH_REQUEST", "PUT_REQUEST"]
 
 _WEB = {
     "id": 12345,

@@ -16,8 +16,8 @@ __all__ = ["contract_document", "render_document"]
 TITLE = "VPS.org Servers API"
 DESCRIPTION = (
     "Manage your VPS servers programmatically: create, configure, control and monitor virtual private "
-    "servers. Every path ends with a slash. Errors follow Django REST framework: `{\"detail\": \"...\"}`, or "
-    "`{\"<field>\": [\"<message>\", ...]}` for invalid fields."
+    'servers. Every path ends with a slash. Errors follow Django REST framework: `{"detail": "..."}`, or '
+    '`{"<field>": ["<message>", ...]}` for invalid fields.'
 )
 
 # The documentation's examples, set after FastAPI built the document (it drops nulls from examples).

@@ -131,7 +131,7 @@ class ResourceUsage(BaseModel):
 
 class ServerDetail(ServerListItem):
     ipv6_address: str | None = Field(json_schema_extra={"format": "ipv6"})
-    plan: PlanDetail  # type: ignore[assignment]
+    plan: PlanDetail
     backups_enabled: bool
     resource_usage: ResourceUsage
 

@@ -39,10 +39,10 @@ REQUEST_MODELS = (ServerCreate, ServerUpdate, ServerPatch)
 
 def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     described: dict[int, dict[str, Any]] = {
-        400: {"model": BadRequest, "description": "Bad request – invalid parameters."},
-        401: {"model": ErrorDetail, "description": "Unauthorized – invalid or missing API token."},
-        402: {"model": ErrorDetail, "description": "Payment required – insufficient balance."},
-        404: {"model": ErrorDetail, "description": "Not found – the server does not exist."},
+        400: {"model": BadRequest, "description": "Bad request - invalid parameters."},
+        401: {"model": ErrorDetail, "description": "Unauthorized - invalid or missing API token."},
+        402: {"model": ErrorDetail, "description": "Payment required - insufficient balance."},
+        404: {"model": ErrorDetail, "description": "Not found - the server does not exist."},
     }
     return {code: described[code] for code in codes}
 

@@ -1,0 +1,38 @@
+# The README's two commands: `make serve` and `make test`. Both create .venv on first use.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
+
+.PHONY: serve test lint openapi clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.serve: pyproject.toml | $(BIN)/python
+	$(PIP) -e .
+	touch $@
+
+$(VENV)/.test: pyproject.toml | $(BIN)/python
+	$(PIP) -e '.[test]'
+	touch $@
+
+serve: $(VENV)/.serve
+	$(BIN)/mockvps serve $(ARGS)
+
+lint: $(VENV)/.test
+	$(BIN)/ruff check mockvps tests
+	$(BIN)/ruff format --check mockvps tests
+	$(BIN)/mypy
+	$(BIN)/mockvps openapi --check
+
+# pytest exits 5 when it collects nothing: for this suite that is a failure, and says so.
+test: lint
+	$(BIN)/pytest $(PYTEST_ARGS); status=$$?; \
+	if [ $$status -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$status
+
+openapi: $(VENV)/.serve
+	$(BIN)/mockvps openapi
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

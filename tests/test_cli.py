@@ -1,0 +1,161 @@
+"""`mockvps serve` as a real process on a free port, driven over HTTP."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.documentation import examples
+
+TOKEN = "cli-test-token"
+
+
+class Served:
+    def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "mockvps", "serve", "--port", "0", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env={**os.environ, **(env or {})},
+        )
+        assert self.process.stdout is not None
+        self.banner: list[str] = []
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            line = self.process.stdout.readline()
+            if not line:
+                break
+            self.banner.append(line)
+            if line.startswith("  token:"):
+                break
+        match = re.search(r"listening on (http://\S+)", "".join(self.banner))
+        assert match, "".join(self.banner)
+        self.url = match.group(1)
+
+    def stop(self) -> int:
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(timeout=10)
+        finally:
+            if self.process.stdout:
+                self.process.stdout.close()
+
+
+@pytest.fixture
+def served() -> Iterator[Served]:
+    server = Served("--token", TOKEN, "--provisioning-delay", "0.3", "--action-delay", "0.2", "--log-level", "warning")
+    yield server
+    if server.process.poll() is None:
+        server.stop()
+
+
+def wait_for_status(client: httpx.Client, server_id: int, status: str, timeout: float = 10) -> dict[str, object]:
+    deadline = time.monotonic() + timeout
+    while True:
+        body: dict[str, object] = client.get(f"/api/v1/servers/{server_id}/").json()
+        if body["status"] == status or time.monotonic() > deadline:
+            return body
+        time.sleep(0.05)
+
+
+def test_the_banner_says_where_it_listens_and_which_token_to_use(served: Served) -> None:
+    text = "".join(served.banner)
+    assert f"token: {TOKEN}" in text
+    assert f"Authorization: Bearer {TOKEN}" in text
+    assert httpx.get(served.url + "/_mockvps/health").json() == {"status": "ok"}
+
+
+def test_a_real_server_runs_a_whole_lifecycle_over_http(served: Served) -> None:
+    with httpx.Client(base_url=served.url, headers={"Authorization": f"Bearer {TOKEN}"}) as client:
+        created = client.post("/api/v1/servers/", json={"name": "cli", "plan_id": 1, "os_id": 5,
+                                                          "location": "us-west"})  # fmt: skip
+        assert created.status_code == 201
+        server_id = created.json()["id"]
+        assert server_id == 12347
+        active = wait_for_status(client, server_id, "active")
+        assert active["status"] == "active" and active["ip_address"]
+        assert client.post(f"/api/v1/servers/{server_id}/stop/").json()["server"]["status"] == "stopping"
+        assert wait_for_status(client, server_id, "stopped")["status"] == "stopped"
+        assert client.delete(f"/api/v1/servers/{server_id}/").status_code == 204
+        assert client.get(f"/api/v1/servers/{server_id}/").status_code == 404
+    assert served.stop() == 0
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="needs the curl binary")
+def test_the_documentation_s_curl_commands_work_verbatim_against_a_real_server(served: Served) -> None:
+    by_method = {(e.curl.method, e.path): e for e in examples()}
+    listing = by_method[("GET", "/api/v1/servers/")]
+    create = by_method[("POST", "/api/v1/servers/")]
+    detail = by_method[("GET", "/api/v1/servers/{server_id}/")]
+    for example in (listing, create, detail):
+        result = subprocess.run(example.curl.argv(served.url, TOKEN), capture_output=True, text=True, timeout=30)
+        assert result.returncode == 0, result.stderr
+        answer = json.loads(result.stdout)
+        assert answer.keys() == example.answer.keys()
+    assert answer["id"] == 12345
+
+
+def test_empty_starts_without_servers_and_the_next_id_is_still_12347() -> None:
+    server = Served("--empty", env={"MOCKVPS_TOKEN": "env-token", "MOCKVPS_LOG_LEVEL": "warning"})
+    try:
+        with httpx.Client(base_url=server.url, headers={"Authorization": "Bearer env-token"}) as client:
+            assert client.get("/api/v1/servers/").json() == {"count": 0, "results": []}
+            body = {"name": "x", "plan_id": 1, "os_id": 5, "location": "us-west"}
+            assert client.post("/api/v1/servers/", json=body).json()["id"] == 12347
+    finally:
+        assert server.stop() == 0
+
+
+def test_sigterm_stops_the_server_promptly(served: Served) -> None:
+    started = time.monotonic()
+    assert served.stop() == 0
+    assert time.monotonic() - started < 5
+
+
+@pytest.mark.parametrize(
+    ("args", "complaint"),
+    [
+        (["--catalog", "/nonexistent/catalog.json"], "catalog file"),
+        (["--provisioning-delay", "-1"], "invalid setting"),
+    ],
+)
+def test_bad_configuration_exits_2_with_a_message(args: list[str], complaint: str) -> None:
+    result = subprocess.run([sys.executable, "-m", "mockvps", "serve", "--port", "0", *args],
+                            capture_output=True, text=True, timeout=30)  # fmt: skip
+    assert result.returncode == 2
+    assert complaint in result.stderr
+
+
+def test_a_catalog_file_replaces_the_catalog(tmp_path: Path) -> None:
+    path = tmp_path / "catalog.json"
+    path.write_text(json.dumps({"locations": ["eu-central"]}))
+    server = Served("--empty", "--catalog", str(path), "--log-level", "warning")
+    try:
+        auth = {"Authorization": "Bearer mockvps-dev-token"}
+        body = {"name": "x", "plan_id": 1, "os_id": 5, "location": "us-west"}
+        refused = httpx.post(server.url + "/api/v1/servers/", json=body, headers=auth)
+        assert refused.json() == {"location": ['"us-west" is not a valid choice.']}
+        accepted = httpx.post(server.url + "/api/v1/servers/", json={**body, "location": "eu-central"}, headers=auth)
+        assert accepted.status_code == 201
+    finally:
+        server.stop()
+
+
+def test_python_dash_m_and_the_console_script_agree() -> None:
+    result = subprocess.run([sys.executable, "-m", "mockvps", "serve", "--help"], capture_output=True, text=True)
+    assert result.returncode == 0 and "--provisioning-delay" in result.stdout
+    script = Path(sys.executable).with_name("mockvps")
+    if script.exists():
+        assert subprocess.run([str(script), "serve", "--help"], capture_output=True, text=True).stdout == result.stdout

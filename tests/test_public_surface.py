@@ -1,0 +1,37 @@
+"""Each module's `__all__` is sorted (constants, classes, functions) and names all its public definitions."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import pkgutil
+
+import pytest
+
+import mockvps
+
+MODULES = sorted(m.name for m in pkgutil.walk_packages(mockvps.__path__, "mockvps.") if not m.name.endswith("__main__"))
+
+
+def isort_style(name: str) -> tuple[int, str]:
+    return (0 if name.isupper() else 1 if name[0].isupper() else 2, name)
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_all_is_sorted_and_complete(name: str) -> None:
+    module = importlib.import_module(name)
+    exported = list(module.__all__)
+    assert exported == sorted(exported, key=isort_style)
+    assert all(hasattr(module, n) for n in exported)
+    defined_here = {
+        n
+        for n, value in vars(module).items()
+        if not n.startswith("_")
+        and "[" not in n
+        and (inspect.isclass(value) or inspect.isfunction(value))
+        and getattr(value, "__module__", None) == name
+    }
+    router = getattr(module, "router", None)
+    endpoints = {route.endpoint.__name__ for route in router.routes} if router else set()
+    defined_here -= endpoints  # route handlers are reached through the router
+    assert defined_here <= set(exported), defined_here - set(exported)
