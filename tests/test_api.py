@@ -499,3 +499,10 @@ def test_a_body_of_exactly_one_mib_is_read(client: TestClient) -> None:
 
 def test_health_answers_once_ready(anon: TestClient) -> None:
     assert anon.get("/_mockvps/health").json() == {"status": "ok"}
+
+
+def test_a_wrong_method_outside_the_public_api_needs_no_token(anon: TestClient) -> None:
+    response = anon.post("/_mockvps/health")
+    assert response.status_code == 405
+    assert response.headers["allow"] == "GET"
+    assert response.json() == {"detail": 'Method "POST" not allowed.'}

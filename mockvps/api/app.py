@@ -38,10 +38,10 @@ def create_app(
     app.state.backend = backend
     app.include_router(servers.router)
     app.include_router(control.router, include_in_schema=False)
+    # The public API's paths and methods: for 405's complete Allow and the trailing-slash redirect.
     app.state.route_methods = [
         (route.path_regex, frozenset(route.methods or ()))
-        for router in (servers.router, control.router)
-        for route in router.routes
+        for route in servers.router.routes
         if isinstance(route, APIRoute)
     ]
     install_error_handlers(app)

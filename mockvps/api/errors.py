@@ -86,7 +86,7 @@ def _message(name: str, problem: Mapping[str, Any]) -> str:
 
 
 def _allowed_methods(request: Request, path: str) -> list[str]:
-    """Every method some route accepts at `path` (Starlette's own 405 names only one route's)."""
+    """Every method the public API accepts at `path` (Starlette's own 405 names only one route's)."""
     methods: set[str] = set()
     for pattern, accepted in request.app.state.route_methods:
         if pattern.match(path):
@@ -122,14 +122,15 @@ async def _on_http_exception(request: Request, exc: Exception) -> Response:
             return Response(status_code=301, headers={"Location": path + "/" + (f"?{query}" if query else "")})
         return _error_response(errors.NotFound())
     if exc.status_code == 405:
-        try:
-            authenticate(request)  # the caller's credentials are checked before anything else
-        except errors.MockVPSError as failure:
-            return _error_response(failure)
-        allow = ", ".join(_allowed_methods(request, request.url.path))
-        return JSONResponse(
-            {"detail": f'Method "{request.method}" not allowed.'}, status_code=405, headers={"Allow": allow}
-        )
+        headers = exc.headers
+        allowed = _allowed_methods(request, request.url.path)
+        if allowed:  # a path of the public API: the caller's credentials are checked before anything else
+            try:
+                authenticate(request)
+            except errors.MockVPSError as failure:
+                return _error_response(failure)
+            headers = {"Allow": ", ".join(allowed)}
+        return JSONResponse({"detail": f'Method "{request.method}" not allowed.'}, status_code=405, headers=headers)
     return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 
 
