@@ -10,8 +10,9 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from mockvps.backend import AccountSpec
+from mockvps.backend import AccountSpec, Backend
 from mockvps.catalog import Catalog, default_catalog, load_catalog, parse_ssh_keys
+from mockvps.clock import Clock
 from mockvps.errors import ConfigurationError
 from mockvps.lifecycle import Delays
 
@@ -42,6 +43,10 @@ class Settings(BaseSettings):
 
     def load_catalog(self) -> Catalog:
         return load_catalog(self.catalog) if self.catalog else default_catalog()
+
+    def backend(self, clock: Clock) -> Backend:
+        """The whole state of a fresh mock as these settings describe it."""
+        return Backend(catalog=self.load_catalog(), clock=clock, delays=self.delays(), accounts=self.account_specs())
 
     def account_specs(self) -> list[AccountSpec]:
         default = AccountSpec(name="default", tokens=(self.token,), balance=self.balance, examples=not self.empty)

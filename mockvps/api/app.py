@@ -27,12 +27,7 @@ def create_app(
     """
     settings = settings or Settings()
     if backend is None:
-        backend = Backend(
-            catalog=settings.load_catalog(),
-            clock=clock or SystemClock(),
-            delays=settings.delays(),
-            accounts=settings.account_specs(),
-        )
+        backend = settings.backend(clock or SystemClock())
     app = FastAPI(title="mockvps", redirect_slashes=False)
     app.state.settings = settings
     app.state.backend = backend

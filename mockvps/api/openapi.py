@@ -36,6 +36,22 @@ RESPONSE_EXAMPLES = {
 }
 
 
+def _links(source: str, *targets: str) -> dict[str, Any]:
+    return {
+        target[0].upper() + target[1:]: {"operationId": target, "parameters": {"server_id": source}}
+        for target in targets
+    }
+
+
+# How the operations connect: the id a create or a list answers names the server of every other operation.
+_BY_ID = ("getServer", "replaceServer", "updateServer", "deleteServer", "startServer", "stopServer", "rebootServer")
+LINKS = {
+    "createServer": {"201": _links("$response.body#/id", *_BY_ID)},
+    "listServers": {"200": _links("$response.body#/results/0/id", "getServer")},
+    "getServer": {"200": _links("$response.body#/id", *_BY_ID[1:])},
+}
+
+
 def contract_document() -> dict[str, Any]:
     doc = get_openapi(
         title=TITLE,
@@ -63,6 +79,8 @@ def contract_document() -> dict[str, Any]:
                 operation["requestBody"]["content"]["application/json"]["example"] = REQUEST_EXAMPLES[op_id]
             for code, example in RESPONSE_EXAMPLES.get(op_id, {}).items():
                 operation["responses"][code]["content"]["application/json"]["example"] = example
+            for code, links in LINKS.get(op_id, {}).items():
+                operation["responses"][code]["links"] = links
     components["securitySchemes"] = {
         "bearerAuth": {"type": "http", "scheme": "bearer", "description": "`Authorization: Bearer YOUR_API_TOKEN`"}
     }

@@ -8,7 +8,7 @@ that is already ours, so they are not validated again on the way out.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
@@ -74,12 +74,21 @@ class ServerUpdate(_Request):
     backups_enabled: bool
 
 
+def _no_defaults(schema: dict[str, Any]) -> None:
+    # A field left out of a PATCH stays as it is; it has no default, and `name` and `backups_enabled` cannot be null.
+    for field_schema in schema.get("properties", {}).values():
+        field_schema.pop("default", None)
+
+
 class ServerPatch(_Request):
     """Only the fields given change."""
 
-    name: Name | None = None
+    model_config = ConfigDict(json_schema_extra=_no_defaults)
+
+    # None marks a field left out; an explicit null is still refused for name and backups_enabled.
+    name: Name = None  # type: ignore[assignment]
     hostname: Hostname | None = None
-    backups_enabled: bool | None = None
+    backups_enabled: bool = None  # type: ignore[assignment]
 
 
 class PlanSummary(BaseModel):

@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BeforeValidator
 from starlette.responses import Response
 
 from mockvps.api import views
@@ -56,13 +55,8 @@ def _body(model: type[Any]) -> dict[str, Any]:
     return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
 
 
-def _empty_to_none(value: object) -> object:
-    return None if value == "" else value
-
-
 StatusFilter = Annotated[
     ServerStatus | None,
-    BeforeValidator(_empty_to_none),
     Query(description="Only servers in this status (the documentation names active, stopped, suspended)."),
 ]
 LocationFilter = Annotated[str | None, Query(description="Only servers in this data centre location.")]

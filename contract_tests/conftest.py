@@ -1,0 +1,159 @@
+"""Options, targets and safety of the contract suite.
+
+    pytest contract_tests                                   # the in-process mock (default)
+    pytest contract_tests --base-url URL --token T          # anything that speaks the API over HTTP
+      [--allow-writes] [--second-token T2] [--profile thorough] [--max-servers 3] [--rate 5]
+      [--transition-timeout 600] [--plan-id 1 --os-id 5 --location us-west]
+
+Against a base URL that is not loopback the suite only reads (GET) unless --allow-writes is given.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from contract_tests.client import SERVERS, Api, Pacer, fresh
+from contract_tests.ledger import Ledger
+from contract_tests.profiles import PROFILES, Profile
+from contract_tests.report import Report
+from contract_tests.target import HttpTarget, InProcessTarget, Options, Target
+
+HERE = Path(__file__).resolve().parent
+DOCUMENTS = [HERE.parent / "openapi" / "openapi.json", HERE / "openapi.json"]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("contract", "VPS.org contract suite")
+    env = os.environ.get
+    group.addoption("--base-url", default=env("MOCKVPS_BASE_URL"), help="test this service over HTTP")
+    group.addoption("--token", default=env("MOCKVPS_TOKEN"), help="API token for --base-url")
+    group.addoption("--second-token", default=env("MOCKVPS_SECOND_TOKEN"),
+                    help="a token of another account, for the isolation checks")  # fmt: skip
+    group.addoption("--allow-writes", action="store_true", default=False,
+                    help="create, change and delete servers on a non-loopback service (it may cost money)")  # fmt: skip
+    group.addoption("--profile", choices=sorted(PROFILES), default=env("MOCKVPS_PROFILE", "fast"))
+    group.addoption("--max-servers", type=int, default=3, help="servers the suite may hold at once")
+    group.addoption("--rate", type=float, default=None, help="requests per second at most (remote default 5)")
+    group.addoption("--transition-timeout", type=float, default=600.0,
+                    help="seconds to wait for a status change (default 600: the live service takes minutes)")  # fmt: skip
+    group.addoption("--plan-id", type=int, default=1, help="a plan the service offers (default 1)")
+    group.addoption("--os-id", type=int, default=5, help="an OS image the service offers (default 5)")
+    group.addoption("--location", default="us-west", help="a location the service offers (default us-west)")
+    group.addoption("--app-factory", default="mockvps.api:create_app",
+                    help="in-process only: module:function building the app under test")  # fmt: skip
+    group.addoption("--report", default=None, metavar="DIR", help="write a Markdown conformance report to DIR")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "writes: the test creates or changes servers (skipped when read-only)")
+    if config.getoption("--base-url") and not config.getoption("--token"):
+        raise pytest.UsageError("--base-url needs --token (or MOCKVPS_TOKEN)")
+    report = Report(config.getoption("--report"))
+    config.pluginmanager.register(report, "contract-report")
+
+
+def _options(config: pytest.Config) -> Options:
+    return Options(
+        base_url=config.getoption("--base-url"),
+        token=config.getoption("--token"),
+        second_token=config.getoption("--second-token"),
+        allow_writes=config.getoption("--allow-writes"),
+        profile=config.getoption("--profile"),
+        max_servers=max(1, config.getoption("--max-servers")),
+        rate=config.getoption("--rate"),
+        transition_timeout=config.getoption("--transition-timeout"),
+        plan_id=config.getoption("--plan-id"),
+        os_id=config.getoption("--os-id"),
+        location=config.getoption("--location"),
+        app_factory=config.getoption("--app-factory"),
+    )
+
+
+@pytest.fixture(scope="session")
+def options(pytestconfig: pytest.Config) -> Options:
+    return _options(pytestconfig)
+
+
+@pytest.fixture(scope="session")
+def profile(options: Options) -> Profile:
+    return PROFILES[options.profile]
+
+
+@pytest.fixture(scope="session")
+def target(options: Options) -> Target:
+    return HttpTarget(options) if options.base_url else InProcessTarget(options)
+
+
+@pytest.fixture(scope="session")
+def pacer(target: Target) -> Pacer:
+    return Pacer(target.rate)
+
+
+@pytest.fixture(scope="session")
+def ledger(target: Target, options: Options, pacer: Pacer, pytestconfig: pytest.Config) -> Iterator[Ledger]:
+    session = target.session()
+
+    def delete(token: str, server_id: int) -> int:
+        pacer.wait()
+        url = f"{target.base_url}{SERVERS}{server_id}/"
+        return session.delete(url, headers={"Authorization": f"Bearer {token}"}, timeout=60).status_code
+
+    ledger = Ledger(max_servers=options.max_servers, delete=delete)
+    # Whatever ends the run (a failure, Ctrl-C, SIGTERM, an exit), the servers it made are deleted.
+    atexit.register(ledger.cleanup)
+    previous = signal.getsignal(signal.SIGTERM)
+    signal.signal(signal.SIGTERM, _interrupt)
+    yield ledger
+    ledger.cleanup()
+    signal.signal(signal.SIGTERM, previous)
+    atexit.unregister(ledger.cleanup)
+    report: Report = pytestconfig.pluginmanager.getplugin("contract-report")
+    report.ledger_summary = ledger.summary()
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+@pytest.fixture(autouse=True)
+def _fresh_and_safe(request: pytest.FixtureRequest, target: Target, ledger: Ledger) -> None:
+    """Each test starts from a fresh mock where that is possible; write tests stay away from read-only targets."""
+    if request.node.get_closest_marker("writes") and not target.writes:
+        pytest.skip("read-only against a non-loopback service: pass --allow-writes to run this check")
+    fresh(target, ledger)
+
+
+@pytest.fixture
+def api(target: Target, ledger: Ledger, pacer: Pacer) -> Api:
+    return Api(target, ledger, pacer)
+
+
+@pytest.fixture
+def second(api: Api, target: Target) -> Api:
+    if not target.second_token:
+        pytest.skip("needs a second account: pass --second-token")
+    return api.as_token(target.second_token)
+
+
+@pytest.fixture(scope="session")
+def document() -> dict[str, Any]:
+    for path in DOCUMENTS:
+        if path.exists():
+            loaded: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+            return loaded
+    raise pytest.UsageError("the contract document openapi/openapi.json was not found")
+
+
+@pytest.fixture
+def server_body(options: Options) -> dict[str, Any]:
+    """A create body the service must accept: the documentation's example, with catalog entries it offers."""
+    return {"name": "contract-test", "plan_id": options.plan_id, "os_id": options.os_id,
+            "location": options.location}  # fmt: skip

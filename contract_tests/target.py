@@ -1,0 +1,154 @@
+"""What the suite talks to, and how it waits for time to pass there."""
+
+from __future__ import annotations
+
+import importlib
+import ipaddress
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+
+__all__ = [
+    "IN_PROCESS_URL",
+    "SECOND_TOKEN",
+    "HttpTarget",
+    "InProcessTarget",
+    "Options",
+    "Target",
+    "is_loopback",
+]
+
+IN_PROCESS_URL = "http://testserver"
+FIRST_TOKEN = "contract-token"
+SECOND_TOKEN = "contract-second-token"
+
+AppFactory = Callable[[Any, Any], Any]
+"""(settings, *, clock) -> ASGI app: `mockvps.api.create_app` or a deliberately broken variant of it."""
+
+
+@dataclass(frozen=True)
+class Options:
+    base_url: str | None
+    token: str | None
+    second_token: str | None
+    allow_writes: bool
+    profile: str
+    max_servers: int
+    rate: float | None
+    transition_timeout: float
+    plan_id: int
+    os_id: int
+    location: str
+    app_factory: str
+
+
+def is_loopback(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class Target:
+    """An implementation under test."""
+
+    name: str
+    base_url: str
+    token: str
+    second_token: str | None
+    writes: bool
+    """May the suite create, change and delete servers here?"""
+    rate: float | None
+    """Requests per second at most (None: as fast as it answers)."""
+    poll_interval: float
+
+    def session(self) -> requests.Session:
+        raise NotImplementedError
+
+    def sleep(self, seconds: float) -> None:
+        raise NotImplementedError
+
+    def reset(self) -> bool:
+        """Start from a fresh state where the target can (True); elsewhere the ledger cleans up (False)."""
+        return False
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+
+class HttpTarget(Target):
+    def __init__(self, options: Options) -> None:
+        assert options.base_url and options.token
+        self.base_url = options.base_url.rstrip("/")
+        self.name = self.base_url
+        self.token = options.token
+        self.second_token = options.second_token
+        local = is_loopback(self.base_url)
+        self.writes = local or options.allow_writes
+        self.rate = options.rate if options.rate is not None else (None if local else 5.0)
+        self.poll_interval = 0.05 if local else 2.0
+
+    def session(self) -> requests.Session:
+        return requests.Session()
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+
+class InProcessTarget(Target):
+    """The mock in this process on a virtual clock: waiting moves the clock instead of sleeping."""
+
+    poll_interval = 5.0
+
+    def __init__(self, options: Options, provisioning_delay: float = 120, action_delay: float = 20) -> None:
+        from mockvps.clock import VirtualClock
+        from mockvps.settings import Settings
+
+        module, _, name = options.app_factory.partition(":")
+        self._factory: AppFactory = getattr(importlib.import_module(module), name)
+        self._settings = Settings(
+            token=FIRST_TOKEN,
+            balance=10**9,
+            provisioning_delay=provisioning_delay,
+            action_delay=action_delay,
+        )
+        self._clock = VirtualClock()
+        self._second = SECOND_TOKEN
+        self.name = f"in-process mock ({options.app_factory})"
+        self.base_url = IN_PROCESS_URL
+        self.token = FIRST_TOKEN
+        self.second_token = SECOND_TOKEN
+        self.writes = True
+        self.rate = None
+        self._app: Any = None
+        self.reset()
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        # A stable ASGI app for schemathesis, delegating to whichever fresh app `reset` built last.
+        await self._app(scope, receive, send)
+
+    def reset(self) -> bool:
+        from mockvps.backend import AccountSpec
+
+        self._app = self._factory(self._settings, clock=self._clock)
+        backend = self._app.state.backend
+        backend.add_account(AccountSpec("second", (SECOND_TOKEN,), balance=backend.accounts["default"].balance))
+        return True
+
+    def session(self) -> requests.Session:
+        from schemathesis.python import asgi
+
+        return asgi.get_client(self)
+
+    def sleep(self, seconds: float) -> None:
+        self._clock.advance(seconds)
+
+    def monotonic(self) -> float:
+        return self._clock.now().timestamp()
