@@ -3,9 +3,10 @@
     pytest contract_tests                                   # the in-process mock (default)
     pytest contract_tests --base-url URL --token T          # anything that speaks the API over HTTP
       [--allow-writes] [--second-token T2] [--profile thorough] [--max-servers 3] [--rate 5]
-      [--transition-timeout 600] [--plan-id 1 --os-id 5 --location us-west]
+      [--transition-timeout 600] [--plan-id 1 --os-id 5 --location us-west] [--as-remote] [--report DIR]
 
-Against a base URL that is not loopback the suite only reads (GET) unless --allow-writes is given.
+Against a base URL that is not loopback the suite only reads (GET) unless --allow-writes is given. Where it
+writes, it changes and deletes only servers it created itself, and deletes every one of them at the end.
 """
 
 from __future__ import annotations
@@ -42,8 +43,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--profile", choices=sorted(PROFILES), default=env("MOCKVPS_PROFILE", "fast"))
     group.addoption("--max-servers", type=int, default=3, help="servers the suite may hold at once")
     group.addoption("--rate", type=float, default=None, help="requests per second at most (remote default 5)")
-    group.addoption("--transition-timeout", type=float, default=600.0,
-                    help="seconds to wait for a status change (default 600: the live service takes minutes)")  # fmt: skip
+    group.addoption(
+        "--transition-timeout",
+        type=float,
+        default=600.0,
+        help="seconds to wait for a status change (default 600: the live service takes minutes)",
+    )
+    group.addoption(
+        "--as-remote",
+        action="store_true",
+        default=False,
+        help="treat --base-url as remote (read-only unless --allow-writes, paced): rehearse a live run",
+    )
     group.addoption("--plan-id", type=int, default=1, help="a plan the service offers (default 1)")
     group.addoption("--os-id", type=int, default=5, help="an OS image the service offers (default 5)")
     group.addoption("--location", default="us-west", help="a location the service offers (default us-west)")
@@ -56,7 +67,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "writes: the test creates or changes servers (skipped when read-only)")
     if config.getoption("--base-url") and not config.getoption("--token"):
         raise pytest.UsageError("--base-url needs --token (or MOCKVPS_TOKEN)")
-    report = Report(config.getoption("--report"))
+    report = Report(config.getoption("--report"), suite=HERE)
     config.pluginmanager.register(report, "contract-report")
 
 
@@ -74,6 +85,7 @@ def _options(config: pytest.Config) -> Options:
         os_id=config.getoption("--os-id"),
         location=config.getoption("--location"),
         app_factory=config.getoption("--app-factory"),
+        as_remote=config.getoption("--as-remote"),
     )
 
 

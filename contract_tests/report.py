@@ -26,24 +26,34 @@ class Entry:
 
 
 class Report:
-    def __init__(self, directory: str | None) -> None:
+    def __init__(self, directory: str | None, suite: Path) -> None:
         self.directory = Path(directory) if directory else None
+        self.suite = suite
+        self.ours: set[str] = set()
+        self.our_files: set[str] = set()
         self.entries: dict[str, Entry] = {}
         self.ledger_summary = ""
         self.target = ""
 
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        self.ours = {item.nodeid for item in items if item.path.is_relative_to(self.suite)}
+        self.our_files = {nodeid.partition("::")[0] for nodeid in self.ours}
+
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
         report = yield
-        if report.failed and "api" in getattr(item, "funcargs", {}):
-            history = item.funcargs["api"].history
-            if history:
-                report.user_properties.append(("curl", history[-1]))
-        if not self.target and "target" in getattr(item, "funcargs", {}):
-            self.target = item.funcargs["target"].name
+        if item.nodeid not in self.ours:
+            return report
+        funcargs: dict[str, Any] = getattr(item, "funcargs", {})
+        if report.failed and "api" in funcargs and funcargs["api"].history:
+            report.user_properties.append(("curl", funcargs["api"].history[-1]))
+        if not self.target and "target" in funcargs:
+            self.target = funcargs["target"].name
         return report
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.nodeid.partition("::")[0] not in self.our_files:
+            return
         if report.when == "setup" and not report.skipped and not report.failed:
             return
         if report.when == "teardown" and not report.failed:

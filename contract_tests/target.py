@@ -14,6 +14,7 @@ import requests
 
 __all__ = [
     "IN_PROCESS_URL",
+    "NEVER_ID",
     "SECOND_TOKEN",
     "HttpTarget",
     "InProcessTarget",
@@ -23,10 +24,12 @@ __all__ = [
 ]
 
 IN_PROCESS_URL = "http://testserver"
+NEVER_ID = 2**62 + 7
+"""An id no real service has handed out: where the suite may not touch a server, it aims here."""
 FIRST_TOKEN = "contract-token"
 SECOND_TOKEN = "contract-second-token"
 
-AppFactory = Callable[[Any, Any], Any]
+AppFactory = Callable[..., Any]
 """(settings, *, clock) -> ASGI app: `mockvps.api.create_app` or a deliberately broken variant of it."""
 
 
@@ -44,6 +47,7 @@ class Options:
     os_id: int
     location: str
     app_factory: str
+    as_remote: bool = False
 
 
 def is_loopback(url: str) -> bool:
@@ -68,6 +72,8 @@ class Target:
     rate: float | None
     """Requests per second at most (None: as fast as it answers)."""
     poll_interval: float
+    resettable = False
+    """Can the suite start from a fresh state here? Then it may touch any server; elsewhere only its own."""
 
     def session(self) -> requests.Session:
         raise NotImplementedError
@@ -90,7 +96,7 @@ class HttpTarget(Target):
         self.name = self.base_url
         self.token = options.token
         self.second_token = options.second_token
-        local = is_loopback(self.base_url)
+        local = is_loopback(self.base_url) and not options.as_remote
         self.writes = local or options.allow_writes
         self.rate = options.rate if options.rate is not None else (None if local else 5.0)
         self.poll_interval = 0.05 if local else 2.0
@@ -106,6 +112,7 @@ class InProcessTarget(Target):
     """The mock in this process on a virtual clock: waiting moves the clock instead of sleeping."""
 
     poll_interval = 5.0
+    resettable = True
 
     def __init__(self, options: Options, provisioning_delay: float = 120, action_delay: float = 20) -> None:
         from mockvps.clock import VirtualClock

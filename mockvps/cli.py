@@ -1,8 +1,9 @@
-"""`mockvps serve` and `mockvps openapi [--check]`."""
+"""`mockvps serve`, `mockvps conformance` and `mockvps openapi [--check]`."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import socket
 import sys
@@ -36,6 +37,19 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--empty", action="store_true", default=None, help="start without the example servers")
     serve.add_argument("--log-level", help="uvicorn's log level (default info)")
 
+    conformance = commands.add_parser(
+        "conformance",
+        help="run the contract suite against a service",
+        description="Run the contract suite against any implementation of the Servers API, the live service "
+        "included. Against a non-loopback URL it only reads unless --allow-writes is given. Further options "
+        "(--second-token, --profile, --max-servers, --rate, --transition-timeout, --plan-id, --os-id, "
+        "--location, --as-remote) go to the suite as they are.",
+    )
+    conformance.add_argument("--base-url", default=os.environ.get("MOCKVPS_BASE_URL"), help="the service to test")
+    conformance.add_argument("--token", default=os.environ.get("MOCKVPS_TOKEN"), help="its API token")
+    conformance.add_argument("--allow-writes", action="store_true", help="create and delete servers (may cost money)")
+    conformance.add_argument("--report", type=Path, metavar="DIR", help="write conformance.md and junit.xml here")
+
     document = commands.add_parser("openapi", help="write the contract document")
     document.add_argument("--output", type=Path, default=DEFAULT_DOCUMENT, help=f"default {DEFAULT_DOCUMENT}")
     document.add_argument("--check", action="store_true", help="exit 1 if the file differs from what the app emits")
@@ -43,10 +57,36 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args, rest = parser.parse_known_args(argv)
+    if args.command == "conformance":
+        return _conformance(parser, args, rest)
+    if rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
     if args.command == "openapi":
         return _openapi(args.output, args.check)
     return _serve(args)
+
+
+def _conformance(parser: argparse.ArgumentParser, args: argparse.Namespace, rest: list[str]) -> int:
+    if not args.base_url or not args.token:
+        parser.error("conformance needs --base-url and --token (or MOCKVPS_BASE_URL and MOCKVPS_TOKEN)")
+    try:
+        import pytest
+
+        import contract_tests
+    except ImportError as exc:
+        print(f"mockvps conformance needs the suite's dependencies: pip install 'mockvps[conformance]' ({exc})",
+              file=sys.stderr)  # fmt: skip
+        return 2
+    suite = Path(contract_tests.__file__).parent
+    argv = ["-c", str(suite / "pytest.ini"), "--rootdir", str(suite), str(suite), "-v", "--tb=short",
+            "--no-header", "--base-url", args.base_url, "--token", args.token]  # fmt: skip
+    if args.allow_writes:
+        argv.append("--allow-writes")
+    if args.report:
+        argv += ["--report", str(args.report), f"--junitxml={args.report / 'junit.xml'}"]
+    return int(pytest.main([*argv, *rest]))
 
 
 def _openapi(path: Path, check: bool) -> int:

@@ -9,6 +9,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,35 +23,34 @@ TOKEN = "cli-test-token"
 
 
 class Served:
+    """`mockvps serve` in a child process; its output goes to a file, so a chatty server never blocks."""
+
     def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
+        self.log = tempfile.NamedTemporaryFile(mode="w+", suffix=".log", delete=False)  # noqa: SIM115
         self.process = subprocess.Popen(
             [sys.executable, "-m", "mockvps", "serve", "--port", "0", *args],
-            stdout=subprocess.PIPE,
+            stdout=self.log,
             stderr=subprocess.STDOUT,
             text=True,
             env={**os.environ, **(env or {})},
         )
-        assert self.process.stdout is not None
-        self.banner: list[str] = []
         deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            line = self.process.stdout.readline()
-            if not line:
-                break
-            self.banner.append(line)
-            if line.startswith("  token:"):
-                break
-        match = re.search(r"listening on (http://\S+)", "".join(self.banner))
-        assert match, "".join(self.banner)
+        while time.monotonic() < deadline and "  token:" not in self.output() and self.process.poll() is None:
+            time.sleep(0.02)
+        match = re.search(r"listening on (http://\S+)", self.output())
+        assert match, self.output()
         self.url = match.group(1)
+        self.banner = self.output()
+
+    def output(self) -> str:
+        return Path(self.log.name).read_text()
 
     def stop(self) -> int:
         self.process.send_signal(signal.SIGTERM)
         try:
             return self.process.wait(timeout=10)
         finally:
-            if self.process.stdout:
-                self.process.stdout.close()
+            self.log.close()
 
 
 @pytest.fixture
@@ -71,7 +71,7 @@ def wait_for_status(client: httpx.Client, server_id: int, status: str, timeout: 
 
 
 def test_the_banner_says_where_it_listens_and_which_token_to_use(served: Served) -> None:
-    text = "".join(served.banner)
+    text = served.banner
     assert f"token: {TOKEN}" in text
     assert f"Authorization: Bearer {TOKEN}" in text
     assert httpx.get(served.url + "/_mockvps/health").json() == {"status": "ok"}
