@@ -90,3 +90,28 @@ def test_a_remote_run_only_reads_unless_writes_are_allowed(tmp_path: Path) -> No
     requests = re.findall(r'"([A-Z]+) /api/v1/servers/\S* HTTP/1\.1"', server.output())
     assert len(requests) > 50
     assert set(requests) == {"GET"}
+
+
+@pytest.mark.parametrize("signal_name", ["SIGTERM", "SIGINT"])
+def test_an_interrupted_run_still_deletes_what_it_created(signal_name: str) -> None:
+    import signal
+    import time
+
+    server = Served("--provisioning-delay", "60", "--log-level", "warning")
+    auth = {"Authorization": "Bearer mockvps-dev-token"}
+    try:
+        suite = subprocess.Popen(
+            [sys.executable, "-m", "mockvps", "conformance", "--base-url", server.url, "--token", "mockvps-dev-token",
+             "-k", "provisions_without_an_address"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        deadline = time.monotonic() + 60
+        while httpx.get(f"{server.url}/api/v1/servers/", headers=auth).json()["count"] == 2:
+            assert time.monotonic() < deadline and suite.poll() is None
+            time.sleep(0.05)
+        suite.send_signal(getattr(signal, signal_name))
+        assert suite.wait(timeout=60) != 0
+        listing = httpx.get(f"{server.url}/api/v1/servers/", headers=auth).json()
+        assert [s["id"] for s in listing["results"]] == [12345, 12346]
+    finally:
+        server.stop()
