@@ -12,14 +12,15 @@ import hashlib
 import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from enum import StrEnum
 from typing import TypedDict
 
 from mockvps import lifecycle
 from mockvps.addresses import AddressPool, default_ipv4_pool, default_ipv6_pool
 from mockvps.catalog import Catalog, OsImage, Plan, SshKey
-from mockvps.clock import Clock
+from mockvps.clock import Clock, ControllableClock
 from mockvps.errors import (
     ActionNotAllowed,
     ConfigurationError,
@@ -28,13 +29,14 @@ from mockvps.errors import (
     NotFound,
     ValidationFailed,
 )
-from mockvps.lifecycle import Action, Delays, ServerStatus
+from mockvps.lifecycle import Action, Delays, ServerStatus, TransitionMode
 
 __all__ = [
     "FIRST_SERVER_ID",
     "Account",
     "AccountSpec",
     "Backend",
+    "Outcome",
     "ResourceUsage",
     "Server",
     "ServerChanges",
@@ -43,6 +45,13 @@ __all__ = [
 
 FIRST_SERVER_ID = 12347
 """Ids continue after the documentation's examples (12345, 12346), in every account."""
+
+
+class Outcome(StrEnum):
+    """How a server's provisioning ends, when an operator has arranged it."""
+
+    FAIL = "fail"  # when its provisioning delay runs out the server is gone and its price refunded
+    HANG = "hang"  # it stays provisioning until an operator advances it
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +83,7 @@ class Server:
     activated: bool = False
     usage: ResourceUsage | None = None
     """Usage set by an operator; otherwise derived from the id and the plan."""
+    outcome: Outcome | None = None
 
     @property
     def ip_address(self) -> str | None:
@@ -100,26 +110,43 @@ def _derived_usage(server_id: int, plan: Plan) -> ResourceUsage:
     )
 
 
-@dataclass(slots=True)
-class Account:
-    name: str
-    balance: Decimal
-    ssh_keys: dict[int, SshKey]
-    servers: dict[int, Server] = field(default_factory=dict)
-    next_id: int = FIRST_SERVER_ID
-
-
 @dataclass(frozen=True, slots=True)
 class AccountSpec:
-    """How to build an account: from settings, an accounts file, or (later) the control API."""
+    """How to build an account: from settings, an accounts file, a snapshot, or the control API."""
 
     name: str
-    tokens: tuple[str, ...]
+    tokens: tuple[str, ...] = ()
     balance: Decimal = Decimal("1000.00")
     ssh_keys: Mapping[int, SshKey] | None = None
     """None: the catalog's default keys."""
     examples: bool = False
     """Start with the documentation's example servers 12345 and 12346."""
+    mode: TransitionMode = TransitionMode.TIMED
+    delays: Delays | None = None
+    """None: the mock's delays."""
+    catalog: Catalog | None = None
+    """None: the mock's catalog."""
+    token_digests: tuple[bytes, ...] = ()
+    """Tokens known only by their digest, as a snapshot keeps them."""
+
+
+@dataclass(slots=True)
+class Account:
+    spec: AccountSpec
+    clock: ControllableClock
+    balance: Decimal
+    ssh_keys: dict[int, SshKey]
+    mode: TransitionMode
+    delays: Delays | None
+    catalog: Catalog | None
+    servers: dict[int, Server] = field(default_factory=dict)
+    next_id: int = FIRST_SERVER_ID
+    next_outcome: Outcome | None = None
+    """What the next created server's provisioning does (an operator's arrangement)."""
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
 
 
 class ServerChanges(TypedDict, total=False):
@@ -144,12 +171,12 @@ class Backend:
         ipv6_pool: AddressPool | None = None,
     ) -> None:
         self.catalog = catalog
-        self.clock = clock
+        self.clock = ControllableClock(clock)
         self.delays = delays or Delays()
         self.accounts: dict[str, Account] = {}
         self._tokens: dict[bytes, Account] = {}
-        self._ipv4 = ipv4_pool or default_ipv4_pool()
-        self._ipv6 = ipv6_pool or default_ipv6_pool()
+        self.ipv4_pool = ipv4_pool or default_ipv4_pool()
+        self.ipv6_pool = ipv6_pool or default_ipv6_pool()
         for spec in accounts:
             self.add_account(spec)
 
@@ -158,35 +185,71 @@ class Backend:
     def add_account(self, spec: AccountSpec) -> Account:
         if spec.name in self.accounts:
             raise ConfigurationError(f"account {spec.name!r} is defined twice")
-        if not spec.tokens:
+        digests = [token_digest(t) for t in spec.tokens] + list(spec.token_digests)
+        if not digests:
             raise ConfigurationError(f"account {spec.name!r} has no token")
-        digests = [token_digest(t) for t in spec.tokens]
         if any(d in self._tokens for d in digests) or len(set(digests)) != len(digests):
             raise ConfigurationError(f"account {spec.name!r}: a token is already in use")
-        keys = dict(spec.ssh_keys if spec.ssh_keys is not None else self.catalog.ssh_keys)
-        account = Account(name=spec.name, balance=spec.balance, ssh_keys=keys)
-        if spec.examples:
-            self._add_examples(account)
+        account = self._fresh(spec)
         self.accounts[spec.name] = account
         for digest in digests:
             self._tokens[digest] = account
         return account
 
+    def token_digests(self, account: Account) -> list[bytes]:
+        return [digest for digest, holder in self._tokens.items() if holder is account]
+
+    def account(self, name: str) -> Account:
+        account = self.accounts.get(name)
+        if account is None:
+            raise NotFound()
+        return account
+
+    def remove_account(self, name: str) -> None:
+        account = self.account(name)
+        for server in list(account.servers.values()):
+            self._discard(account, server)
+        del self.accounts[name]
+        self._tokens = {d: a for d, a in self._tokens.items() if a is not account}
+
+    def reset_account(self, name: str) -> Account:
+        """The account as it was created: its servers gone, its balance, catalog and clock as configured."""
+        old = self.account(name)
+        for server in list(old.servers.values()):
+            self._discard(old, server)
+        account = self._fresh(old.spec)
+        self.accounts[name] = account
+        self._tokens = {d: account if a is old else a for d, a in self._tokens.items()}
+        return account
+
+    def _fresh(self, spec: AccountSpec) -> Account:
+        catalog = spec.catalog or self.catalog
+        keys = dict(spec.ssh_keys if spec.ssh_keys is not None else catalog.ssh_keys)
+        account = Account(spec=spec, clock=ControllableClock(self.clock), balance=spec.balance, ssh_keys=keys,
+                          mode=spec.mode, delays=spec.delays, catalog=spec.catalog)  # fmt: skip
+        if spec.examples:
+            self._add_examples(account)
+        return account
+
     def authenticate(self, token: str) -> Account:
-        account = self._tokens.get(token_digest(token))
+        account = self.account_for_token(token)
         if account is None:
             raise InvalidToken()
         return account
+
+    def account_for_token(self, token: str) -> Account | None:
+        return self._tokens.get(token_digest(token))
 
     # the nine operations
 
     def list_servers(
         self, account: Account, status: ServerStatus | None = None, location: str | None = None
     ) -> list[Server]:
-        now = self.clock.now()
+        now = account.clock.now()
         found = []
-        for server in account.servers.values():
-            self._settle(server, now)
+        for server in list(account.servers.values()):
+            if not self._settle(account, server, now):
+                continue
             if (status is None or server.status is status) and (location is None or server.location == location):
                 found.append(server)
         return found
@@ -204,13 +267,14 @@ class Backend:
         backups_enabled: bool = False,
     ) -> Server:
         errors: dict[str, list[str]] = {}
-        plan = self.catalog.plans.get(plan_id)
+        catalog = account.catalog or self.catalog
+        plan = catalog.plans.get(plan_id)
         if plan is None:
             errors["plan_id"] = [f'Invalid pk "{plan_id}" - object does not exist.']
-        image = self.catalog.os_images.get(os_id)
+        image = catalog.os_images.get(os_id)
         if image is None:
             errors["os_id"] = [f'Invalid pk "{os_id}" - object does not exist.']
-        if location not in self.catalog.locations:
+        if location not in catalog.locations:
             errors["location"] = [f'"{location}" is not a valid choice.']
         if ssh_key_id is not None and ssh_key_id not in account.ssh_keys:
             errors["ssh_key_id"] = [f'Invalid pk "{ssh_key_id}" - object does not exist.']
@@ -222,13 +286,13 @@ class Backend:
                 f"Insufficient balance: the plan {plan.name} costs {plan.price} per month "
                 f"and the account's balance is {account.balance}."
             )
-        ipv4 = self._ipv4.allocate()
+        ipv4 = self.ipv4_pool.allocate()
         try:
-            ipv6 = self._ipv6.allocate()
+            ipv6 = self.ipv6_pool.allocate()
         except Exception:
-            self._ipv4.release(ipv4)
+            self.ipv4_pool.release(ipv4)
             raise
-        now = self.clock.now()
+        now = account.clock.now()
         server = Server(
             id=account.next_id,
             name=name,
@@ -244,7 +308,9 @@ class Backend:
             updated_at=now,
             ipv4=ipv4,
             ipv6=ipv6,
+            outcome=account.next_outcome,
         )
+        account.next_outcome = None
         account.balance -= plan.price
         account.servers[server.id] = server
         account.next_id += 1
@@ -252,9 +318,8 @@ class Backend:
 
     def get_server(self, account: Account, server_id: int) -> Server:
         server = account.servers.get(server_id)
-        if server is None:
+        if server is None or not self._settle(account, server, account.clock.now()):
             raise NotFound()
-        self._settle(server, self.clock.now())
         return server
 
     def replace_server(
@@ -272,14 +337,11 @@ class Backend:
                 setattr(server, key, value)
                 changed = True
         if changed:
-            server.updated_at = self.clock.now()
+            server.updated_at = account.clock.now()
         return server
 
     def delete_server(self, account: Account, server_id: int) -> None:
-        server = self.get_server(account, server_id)
-        del account.servers[server_id]
-        self._ipv4.release(server.ipv4)
-        self._ipv6.release(server.ipv6)
+        self._discard(account, self.get_server(account, server_id))
 
     def start_server(self, account: Account, server_id: int) -> Server:
         return self._act(account, server_id, Action.START)
@@ -298,6 +360,60 @@ class Backend:
     def unsuspend_server(self, account: Account, server_id: int) -> Server:
         return self._act(account, server_id, Action.UNSUSPEND)
 
+    def advance_server(self, account: Account, server_id: int) -> Server | None:
+        """Move a server in transition to its next status now; None when that ends a failing provisioning."""
+        server = self.get_server(account, server_id)
+        if server.status not in lifecycle.SETTLES:
+            raise ActionNotAllowed(f"Server is {server.status.value}, not in transition.")
+        if self._ends_in_failure(server):
+            self._discard(account, server, refund=True)
+            return None
+        self._enter(server, lifecycle.SETTLES[server.status][0], account.clock.now())
+        return server
+
+    def set_usage(self, account: Account, server_id: int, usage: ResourceUsage | None) -> Server:
+        server = self.get_server(account, server_id)
+        server.usage = usage
+        return server
+
+    def set_next_outcome(self, account: Account, outcome: Outcome | None) -> None:
+        account.next_outcome = outcome
+
+    def set_mode(self, account: Account, mode: TransitionMode) -> None:
+        now = account.clock.now()
+        for server in list(account.servers.values()):
+            self._settle(account, server, now)  # what was due under the old mode has happened
+        account.mode = mode
+
+    def seed_server(
+        self,
+        account: Account,
+        *,
+        status: ServerStatus,
+        name: str,
+        plan_id: int,
+        os_id: int,
+        location: str,
+        hostname: str | None = None,
+        backups_enabled: bool = False,
+        server_id: int | None = None,
+    ) -> Server:
+        """Put a server in any status, free of charge: a test's starting point."""
+        if server_id is not None and server_id in account.servers:
+            raise ValidationFailed({"id": [f"Server {server_id} already exists."]})
+        balance, next_id, outcome = account.balance, account.next_id, account.next_outcome
+        account.next_id, account.next_outcome, account.balance = server_id or next_id, None, Decimal("Infinity")
+        try:
+            server = self.create_server(account, name=name, plan_id=plan_id, os_id=os_id, location=location,
+                                        hostname=hostname, backups_enabled=backups_enabled)  # fmt: skip
+        finally:
+            account.balance, account.next_outcome = balance, outcome
+            account.next_id = next_id
+        account.next_id = max(next_id, server.id + 1)
+        server.status = status
+        server.activated = status is not ServerStatus.PROVISIONING
+        return server
+
     # internals
 
     def _act(self, account: Account, server_id: int, action: Action) -> Server:
@@ -306,16 +422,50 @@ class Backend:
             target = lifecycle.apply(action, server.status)
         except ValueError as refusal:
             raise ActionNotAllowed(str(refusal)) from None
-        now = self.clock.now()
-        server.status, server.since, server.updated_at = target, now, now
+        self._enter(server, target, account.clock.now())
         return server
 
-    def _settle(self, server: Server, now: datetime) -> None:
-        status, since = lifecycle.settle(server.status, server.since, now, self.delays)
-        if status is not server.status:
-            server.status, server.since, server.updated_at = status, since, since
-            if status is ServerStatus.ACTIVE:
-                server.activated = True
+    def _settle(self, account: Account, server: Server, now: datetime) -> bool:
+        """Bring a server to where its lifecycle stands at `now`; False when it turned out to be gone."""
+        if account.mode is TransitionMode.MANUAL or (
+            server.outcome is Outcome.HANG and server.status is ServerStatus.PROVISIONING
+        ):
+            return True
+        delays = Delays(timedelta(0), timedelta(0)) if account.mode is TransitionMode.IMMEDIATE else None
+        status, since = lifecycle.settle(server.status, server.since, now, delays or account.delays or self.delays)
+        if status is server.status:
+            return True
+        if self._ends_in_failure(server):
+            self._discard(account, server, refund=True)
+            return False
+        self._enter(server, status, since)
+        return True
+
+    @staticmethod
+    def _ends_in_failure(server: Server) -> bool:
+        return server.outcome is Outcome.FAIL and server.status is ServerStatus.PROVISIONING
+
+    @staticmethod
+    def _enter(server: Server, status: ServerStatus, since: datetime) -> None:
+        server.status, server.since, server.updated_at = status, since, since
+        if status is ServerStatus.ACTIVE:
+            server.activated = True
+
+    @staticmethod
+    def _claim(pool: AddressPool, address: str) -> str:
+        """The documentation's address if it is free; another account holding the examples gets fresh ones."""
+        try:
+            pool.reserve(address)
+        except ValueError:
+            return pool.allocate()
+        return address
+
+    def _discard(self, account: Account, server: Server, *, refund: bool = False) -> None:
+        del account.servers[server.id]
+        self.ipv4_pool.release(server.ipv4)
+        self.ipv6_pool.release(server.ipv6)
+        if refund:
+            account.balance += server.plan.price
 
     def _add_examples(self, account: Account) -> None:
         """The documentation's servers 12345 and 12346, as its examples show them."""
@@ -325,16 +475,16 @@ class Backend:
             (12346, "db-server-01", "db01.example.com", 2, 3, "us-east", False, "203.0.113.11", "2001:0db8::2",
              None, "2025-01-12T09:15:00", "2025-01-16T08:45:00"),
         ]  # fmt: skip
+        catalog = account.catalog or self.catalog
         for sid, name, host, plan_id, os_id, loc, backups, v4, v6, usage, created, updated in examples:
-            plan = self.catalog.plans.get(plan_id)
-            image = self.catalog.os_images.get(os_id)
-            if plan is None or image is None or loc not in self.catalog.locations:
+            plan = catalog.plans.get(plan_id)
+            image = catalog.os_images.get(os_id)
+            if plan is None or image is None or loc not in catalog.locations:
                 raise ConfigurationError(
                     f"the documentation's example server {sid} needs plan {plan_id}, OS image {os_id} and "
                     f"location {loc} in the catalog; add them or start with no example servers (--empty)"
                 )
-            self._ipv4.reserve(v4)
-            self._ipv6.reserve(v6)
+            v4, v6 = self._claim(self.ipv4_pool, v4), self._claim(self.ipv6_pool, v6)
             updated_at = datetime.fromisoformat(updated).replace(tzinfo=UTC)
             account.servers[sid] = Server(
                 id=sid, name=name, hostname=host, plan=plan, os=image, location=loc, backups_enabled=backups,

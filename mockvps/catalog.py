@@ -24,7 +24,17 @@ from mockvps.errors import ConfigurationError
 
 _T = TypeVar("_T", "Plan", "OsImage", "SshKey")
 
-__all__ = ["Catalog", "OsImage", "Plan", "SshKey", "default_catalog", "load_catalog", "parse_catalog", "parse_ssh_keys"]
+__all__ = [
+    "Catalog",
+    "OsImage",
+    "Plan",
+    "SshKey",
+    "catalog_to_dict",
+    "default_catalog",
+    "load_catalog",
+    "parse_catalog",
+    "parse_ssh_keys",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +81,27 @@ def default_catalog() -> Catalog:
         locations=("us-west", "us-east"),
         ssh_keys={1: SshKey(1, "default")},
     )
+
+
+def catalog_to_dict(catalog: Catalog) -> dict[str, object]:
+    """The catalog in the file format `parse_catalog` reads."""
+    return {
+        "plans": [
+            {
+                "id": p.id,
+                "name": p.name,
+                "vcpus": p.vcpus,
+                "memory": p.memory,
+                "storage": p.storage,
+                "bandwidth": p.bandwidth,
+                "price": str(p.price),
+            }
+            for p in catalog.plans.values()
+        ],  # fmt: skip
+        "os_images": [{"id": o.id, "name": o.name} for o in catalog.os_images.values()],
+        "locations": list(catalog.locations),
+        "ssh_keys": [{"id": k.id, "name": k.name} for k in catalog.ssh_keys.values()],
+    }
 
 
 def load_catalog(path: str | Path) -> Catalog:

@@ -14,6 +14,7 @@ from typing import Any
 __all__ = ["main"]
 
 DEFAULT_DOCUMENT = Path("openapi/openapi.json")
+DEFAULT_CONTROL_DOCUMENT = Path("openapi/control.json")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -50,9 +51,11 @@ def _parser() -> argparse.ArgumentParser:
     conformance.add_argument("--allow-writes", action="store_true", help="create and delete servers (may cost money)")
     conformance.add_argument("--report", type=Path, metavar="DIR", help="write conformance.md and junit.xml here")
 
-    document = commands.add_parser("openapi", help="write the contract document")
+    document = commands.add_parser("openapi", help="write the contract document and the control API's")
     document.add_argument("--output", type=Path, default=DEFAULT_DOCUMENT, help=f"default {DEFAULT_DOCUMENT}")
-    document.add_argument("--check", action="store_true", help="exit 1 if the file differs from what the app emits")
+    document.add_argument("--control-output", type=Path, default=DEFAULT_CONTROL_DOCUMENT,
+                          help=f"default {DEFAULT_CONTROL_DOCUMENT}")  # fmt: skip
+    document.add_argument("--check", action="store_true", help="exit 1 if a file differs from what the app emits")
     return parser
 
 
@@ -64,7 +67,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if rest:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
     if args.command == "openapi":
-        return _openapi(args.output, args.check)
+        return _openapi({args.output: "contract", args.control_output: "control"}, args.check)
     return _serve(args)
 
 
@@ -89,21 +92,25 @@ def _conformance(parser: argparse.ArgumentParser, args: argparse.Namespace, rest
     return int(pytest.main([*argv, *rest]))
 
 
-def _openapi(path: Path, check: bool) -> int:
-    from mockvps.api.openapi import contract_document, render_document
+def _openapi(paths: dict[Path, str], check: bool) -> int:
+    from mockvps.api.openapi import contract_document, control_document, render_document
 
-    text = render_document(contract_document())
-    if check:
-        current = path.read_text(encoding="utf-8") if path.exists() else None
-        if current != text:
-            print(f"{path} is out of date: run `mockvps openapi` and commit the result.", file=sys.stderr)
-            return 1
-        print(f"{path} is up to date.")
-        return 0
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    print(f"wrote {path}")
-    return 0
+    documents = {"contract": contract_document, "control": control_document}
+    stale = 0
+    for path, kind in paths.items():
+        text = render_document(documents[kind]())
+        if check:
+            current = path.read_text(encoding="utf-8") if path.exists() else None
+            if current != text:
+                print(f"{path} is out of date: run `mockvps openapi` and commit the result.", file=sys.stderr)
+                stale += 1
+            else:
+                print(f"{path} is up to date.")
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        print(f"wrote {path}")
+    return 1 if stale else 0
 
 
 def _serve(args: argparse.Namespace) -> int:

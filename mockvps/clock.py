@@ -1,7 +1,8 @@
 """Where time comes from.
 
-Every timestamp in mockvps comes from a `Clock`. Production uses `SystemClock`; tests (and later the control
-API) use `VirtualClock`, which only moves when told to, so lifecycles can be stepped deterministically.
+Every timestamp in mockvps comes from a `Clock`. `SystemClock` is the wall clock; `VirtualClock` only moves
+when told to, so unit tests step lifecycles deterministically; `ControllableClock` follows another clock with
+an offset and can be frozen: the control API moves the mock's time with it, globally or per account.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-__all__ = ["Clock", "SystemClock", "VirtualClock"]
+__all__ = ["Clock", "ControllableClock", "SystemClock", "VirtualClock"]
 
 
 class Clock(Protocol):
@@ -48,3 +49,54 @@ class VirtualClock:
             raise ValueError("a clock cannot be advanced by a negative duration")
         self._now += step
         return self._now
+
+
+class ControllableClock:
+    """Another clock, shifted by an offset, and optionally frozen; it never runs backwards."""
+
+    __slots__ = ("_base", "_frozen_at", "_offset")
+
+    def __init__(self, base: Clock) -> None:
+        self._base = base
+        self._offset = timedelta(0)
+        self._frozen_at: datetime | None = None
+
+    def now(self) -> datetime:
+        return self._frozen_at if self._frozen_at is not None else self._base.now() + self._offset
+
+    @property
+    def base(self) -> Clock:
+        return self._base
+
+    @property
+    def offset(self) -> timedelta:
+        return self._offset
+
+    @property
+    def frozen(self) -> bool:
+        return self._frozen_at is not None
+
+    def advance(self, by: timedelta | float) -> datetime:
+        step = by if isinstance(by, timedelta) else timedelta(seconds=by)
+        if step < timedelta(0):
+            raise ValueError("a clock cannot be advanced by a negative duration")
+        self._offset += step
+        if self._frozen_at is not None:
+            self._frozen_at += step
+        return self.now()
+
+    def freeze(self) -> datetime:
+        if self._frozen_at is None:
+            self._frozen_at = self.now()
+        return self._frozen_at
+
+    def unfreeze(self) -> datetime:
+        """Time runs on from where it stood, as if the frozen while had not happened."""
+        if self._frozen_at is not None:
+            self._offset = self._frozen_at - self._base.now()
+            self._frozen_at = None
+        return self.now()
+
+    def restore(self, offset: timedelta, frozen_at: datetime | None) -> None:
+        self._offset = offset
+        self._frozen_at = frozen_at

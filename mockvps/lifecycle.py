@@ -20,6 +20,7 @@ __all__ = [
     "DelayKind",
     "Delays",
     "ServerStatus",
+    "TransitionMode",
     "apply",
     "settle",
 ]
@@ -41,6 +42,14 @@ class Action(StrEnum):
     REBOOT = "reboot"
     SUSPEND = "suspend"  # operator only: not in the public API
     UNSUSPEND = "unsuspend"  # operator only
+
+
+class TransitionMode(StrEnum):
+    """How an account's servers leave transient statuses."""
+
+    TIMED = "timed"  # after the configured delays (the default)
+    IMMEDIATE = "immediate"  # at once: every delay is zero
+    MANUAL = "manual"  # only when an operator advances the server
 
 
 class DelayKind(StrEnum):

@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     catalog: Path | None = Field(None, description="JSON file replacing the catalog.")
     accounts: Path | None = Field(None, description="JSON file with more accounts and tokens.")
     max_body_size: int = Field(1024 * 1024, ge=1, description="Largest request body in bytes (else 413).")
+    admin_token: str | None = Field(None, min_length=1, description="If set, every control call needs it.")
+    journal_size: int = Field(1000, ge=1, description="Journal entries kept (the oldest go first).")
+    state: Path | None = Field(None, description="A snapshot (JSON) to start from instead of the accounts.")
     log_level: str = Field("info", description="uvicorn's log level.")
 
     def delays(self) -> Delays:
@@ -45,7 +48,15 @@ class Settings(BaseSettings):
         return load_catalog(self.catalog) if self.catalog else default_catalog()
 
     def backend(self, clock: Clock) -> Backend:
-        """The whole state of a fresh mock as these settings describe it."""
+        """The whole state of a fresh mock as these settings describe it (or as the --state snapshot holds it)."""
+        if self.state is not None:
+            from mockvps.snapshot import restore_state
+
+            try:
+                data = json.loads(self.state.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+                raise ConfigurationError(f"state file {self.state}: {exc}") from exc
+            return restore_state(data, self.load_catalog(), clock, self.delays())
         return Backend(catalog=self.load_catalog(), clock=clock, delays=self.delays(), accounts=self.account_specs())
 
     def account_specs(self) -> list[AccountSpec]:

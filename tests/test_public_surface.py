@@ -31,7 +31,7 @@ def test_all_is_sorted_and_complete(name: str) -> None:
         and (inspect.isclass(value) or inspect.isfunction(value))
         and getattr(value, "__module__", None) == name
     }
-    router = getattr(module, "router", None)
-    endpoints = {route.endpoint.__name__ for route in router.routes} if router else set()
+    routers = [getattr(module, r) for r in ("router", "health_router") if hasattr(module, r)]
+    endpoints = {route.endpoint.__name__ for router in routers for route in router.routes}
     defined_here -= endpoints  # route handlers are reached through the router
     assert defined_here <= set(exported), defined_here - set(exported)

@@ -9,6 +9,9 @@ from fastapi.routing import APIRoute
 
 from mockvps.api import control, servers
 from mockvps.api.errors import install_error_handlers
+from mockvps.api.faults import FaultSet
+from mockvps.api.journal import Journal
+from mockvps.api.recorder import Recorder
 from mockvps.api.openapi import contract_document
 from mockvps.backend import Backend
 from mockvps.clock import Clock, SystemClock
@@ -26,13 +29,23 @@ def create_app(
     source of time for that state (the system clock unless given).
     """
     settings = settings or Settings()
-    if backend is None:
-        backend = settings.backend(clock or SystemClock())
+    base = clock or SystemClock()
     app = FastAPI(title="mockvps", redirect_slashes=False)
     app.state.settings = settings
-    app.state.backend = backend
+    app.state.initial_backend = lambda: settings.backend(base)
+    app.state.backend = backend or app.state.initial_backend()
+    app.state.journal = Journal(settings.journal_size)
+    app.state.faults = FaultSet()
+    app.state.operations = [
+        (route.path_regex, method, route.operation_id)
+        for route in servers.router.routes
+        if isinstance(route, APIRoute)
+        for method in route.methods or ()
+    ]
     app.include_router(servers.router)
-    app.include_router(control.router, include_in_schema=False)
+    app.include_router(control.health_router)
+    app.include_router(control.router)
+    app.add_middleware(Recorder, state=app.state)
     # The public API's paths and methods: for 405's complete Allow and the trailing-slash redirect.
     app.state.route_methods = [
         (route.path_regex, frozenset(route.methods or ()))

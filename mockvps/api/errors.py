@@ -80,6 +80,8 @@ def _message(name: str, problem: Mapping[str, Any]) -> str:
             return f"Ensure this field has no more than {ctx.get('max_length')} characters."
         case "string_pattern_mismatch":
             return PATTERN_MESSAGES.get(name, "Enter a valid value.")
+        case "extra_forbidden":
+            return "Unknown field."
         case "enum":
             return f"Select a valid choice. {problem.get('input')} is not one of the available choices."
     return str(problem.get("msg", "Invalid value."))

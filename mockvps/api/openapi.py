@@ -11,7 +11,7 @@ from pydantic.json_schema import models_json_schema
 from mockvps.api import examples
 from mockvps.api.servers import REQUEST_MODELS, router
 
-__all__ = ["contract_document", "render_document"]
+__all__ = ["contract_document", "control_document", "render_document"]
 
 TITLE = "VPS.org Servers API"
 DESCRIPTION = (
@@ -61,17 +61,12 @@ def contract_document() -> dict[str, Any]:
         routes=router.routes,
         servers=[{"url": "https://admin.vps.org"}],
     )
+    _without_422(doc)
     components = doc.setdefault("components", {})
     schemas = components.setdefault("schemas", {})
-    _, defs = models_json_schema(
-        [(m, "validation") for m in REQUEST_MODELS], ref_template="#/components/schemas/{model}"
-    )
-    schemas.update(defs.get("$defs", {}))
-    for name in ("HTTPValidationError", "ValidationError"):
-        schemas.pop(name, None)
+    _add_request_models(schemas, REQUEST_MODELS)
     for operations in doc["paths"].values():
         for operation in operations.values():
-            operation["responses"].pop("422", None)
             for parameter in operation.get("parameters", ()):
                 parameter["schema"] = _not_null(parameter["schema"])
             op_id = operation["operationId"]
@@ -88,6 +83,49 @@ def contract_document() -> dict[str, Any]:
     doc["components"] = dict(sorted(components.items()))
     components["schemas"] = dict(sorted(schemas.items()))
     return doc
+
+
+def control_document() -> dict[str, Any]:
+    """The mock's own API under /_mockvps/: never part of the contract document."""
+    from mockvps.api.control import REQUEST_MODELS as CONTROL_MODELS
+    from mockvps.api.control import health_router
+    from mockvps.api.control import router as control_router
+
+    doc = get_openapi(
+        title="mockvps control API",
+        version="1",
+        openapi_version="3.1.0",
+        description=(
+            "Steer a running mock: accounts, state, time, operator actions, faults and the request journal. "
+            "When the mock has an admin token (MOCKVPS_ADMIN_TOKEN), every call but /_mockvps/health needs "
+            '`Authorization: Bearer <admin token>`. Errors are `{"detail": ...}` or `{"<field>": [...]}`.'
+        ),
+        routes=[*health_router.routes, *control_router.routes],
+        servers=[{"url": "http://127.0.0.1:8000"}],
+    )
+    _without_422(doc)
+    components = doc.setdefault("components", {})
+    schemas = components.setdefault("schemas", {})
+    _add_request_models(schemas, CONTROL_MODELS)
+    components["schemas"] = dict(sorted(schemas.items()))
+    components["securitySchemes"] = {"adminToken": {"type": "http", "scheme": "bearer"}}
+    doc["security"] = [{"adminToken": []}, {}]
+    return doc
+
+
+def _add_request_models(schemas: dict[str, Any], models: Any) -> None:
+    _, defs = models_json_schema([(m, "validation") for m in models], ref_template="#/components/schemas/{model}")
+    schemas.update(defs.get("$defs", {}))
+
+
+def _without_422(doc: dict[str, Any]) -> None:
+    """FastAPI documents a 422 for every operation with parameters; mockvps answers 400 (or 404) instead."""
+    schemas = doc.get("components", {}).get("schemas", {})
+    for name in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(name, None)
+    for operations in doc["paths"].values():
+        for operation in operations.values():
+            operation["responses"].pop("422", None)
 
 
 def _not_null(schema: dict[str, Any]) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Query
 from starlette.responses import Response
 
 from mockvps.api import views
-from mockvps.api.deps import AccountDep, BackendDep, ExistingServerIdDep, ServerIdDep, json_body
+from mockvps.api.deps import AccountDep, BackendDep, ExistingServerIdDep, ServerIdDep, json_body, request_body
 from mockvps.api.responses import JSONResponse
 from mockvps.api.schemas import (
     ActionResult,
@@ -50,11 +50,6 @@ def _ok(model: type[Any], description: str, code: int = 200) -> dict[int | str, 
     return {code: {"model": model, "description": description}}
 
 
-def _body(model: type[Any]) -> dict[str, Any]:
-    schema = {"$ref": f"#/components/schemas/{model.__name__}"}
-    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
-
-
 StatusFilter = Annotated[
     ServerStatus | None,
     Query(description="Only servers in this status (the documentation names active, stopped, suspended)."),
@@ -81,7 +76,7 @@ async def list_servers(
     summary="Create a new server",
     status_code=201,
     responses={**_ok(ServerCreated, "Server created.", 201), **_errors(400, 401, 402)},
-    openapi_extra=_body(ServerCreate),
+    openapi_extra=request_body(ServerCreate),
 )
 async def create_server(
     account: AccountDep, backend: BackendDep, body: Annotated[ServerCreate, Depends(json_body(ServerCreate))]
@@ -107,7 +102,7 @@ async def get_server(account: AccountDep, server_id: ServerIdDep, backend: Backe
     operation_id="replaceServer",
     summary="Update a server",
     responses={**_ok(ServerDetail, "Server updated."), **_errors(400, 401, 404)},
-    openapi_extra=_body(ServerUpdate),
+    openapi_extra=request_body(ServerUpdate),
 )
 async def replace_server(
     account: AccountDep,
@@ -124,7 +119,7 @@ async def replace_server(
     operation_id="updateServer",
     summary="Partially update a server",
     responses={**_ok(ServerDetail, "Server updated."), **_errors(400, 401, 404)},
-    openapi_extra=_body(ServerPatch),
+    openapi_extra=request_body(ServerPatch),
 )
 async def update_server(
     account: AccountDep,

@@ -1,0 +1,167 @@
+"""Wire models of the control API under /_mockvps/ (its own document, openapi/control.json)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from mockvps.api.schemas import Hostname, Name, ResourceUsage
+from mockvps.lifecycle import ServerStatus, TransitionMode
+
+__all__ = [
+    "AccountCreate",
+    "AccountCreated",
+    "AccountInfo",
+    "AccountUpdate",
+    "Advance",
+    "CatalogFile",
+    "ClockInfo",
+    "Count",
+    "FaultRule",
+    "FaultRuleCreate",
+    "JournalEntry",
+    "NextProvisioning",
+    "ServerSeed",
+    "SshKeyEntry",
+]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+
+class SshKeyEntry(_Strict):
+    id: int = Field(ge=0)
+    name: str = Field(min_length=1)
+
+
+class CatalogFile(BaseModel):
+    """The catalog file format: plans, os_images, locations, ssh_keys (each optional)."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+Seconds = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Money = Annotated[Decimal, Field(ge=0, allow_inf_nan=False, strict=False)]
+
+
+class AccountCreate(_Strict):
+    """Everything optional: an empty body makes a fresh account with a generated name and token."""
+
+    name: str | None = Field(None, min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._-]+$")
+    tokens: list[Annotated[str, Field(min_length=1, max_length=500)]] | None = Field(None, min_length=1)
+    balance: Money = Decimal("1000.00")
+    ssh_keys: list[SshKeyEntry] | None = None
+    examples: bool = Field(False, description="Start with the documentation's servers 12345 and 12346.")
+    mode: TransitionMode = Field(TransitionMode.TIMED, strict=False)
+    provisioning_delay: Seconds | None = None
+    action_delay: Seconds | None = None
+    catalog: dict[str, Any] | None = Field(None, description="This account's own catalog, in the file format.")
+
+
+class AccountUpdate(_Strict):
+    balance: Money | None = None
+    mode: Annotated[TransitionMode, Field(strict=False)] | None = None
+    provisioning_delay: Seconds | None = None
+    action_delay: Seconds | None = None
+
+
+class AccountInfo(BaseModel):
+    name: str
+    balance: str
+    mode: TransitionMode
+    provisioning_delay: float
+    action_delay: float
+    servers: int
+    ssh_keys: list[SshKeyEntry]
+    next_provisioning: Literal["fail", "hang"] | None
+
+
+class AccountCreated(AccountInfo):
+    tokens: list[str] = Field(description="Shown once: the mock keeps only their digests.")
+
+
+class ClockInfo(BaseModel):
+    now: datetime
+    frozen: bool
+    offset_seconds: float
+
+
+class Advance(_Strict):
+    seconds: Seconds
+
+
+class NextProvisioning(_Strict):
+    outcome: Literal["fail", "hang"] | None = Field(
+        description="fail: the server is gone when provisioning would end, its price refunded; hang: it stays "
+        "provisioning until advanced; null: back to normal."
+    )
+
+
+class ServerSeed(_Strict):
+    """A server put straight into any status, free of charge."""
+
+    id: int | None = Field(None, ge=1)
+    name: Name
+    plan_id: int
+    os_id: int
+    location: str
+    hostname: Hostname | None = None
+    backups_enabled: bool = False
+    status: ServerStatus = Field(ServerStatus.ACTIVE, strict=False)
+
+
+class FaultRuleCreate(_Strict):
+    """Matches on every field given; acts by latency, then a canned answer or a dropped connection."""
+
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] | None = None
+    path: str | None = Field(None, description="Exact path or glob, e.g. /api/v1/servers/*/start/")
+    operation: str | None = Field(None, description="operationId of the contract document, e.g. createServer")
+    account: str | None = None
+    latency_ms: Annotated[float, Field(ge=0, le=60000)] | list[Annotated[float, Field(ge=0, le=60000)]] | None = Field(
+        None, description="Fixed, or [low, high] drawn from the rule's seeded generator."
+    )
+    status: int | None = Field(None, ge=200, le=599)
+    body: Any = None
+    headers: dict[str, str] = Field(default_factory=dict, description='e.g. {"Retry-After": "2"}')
+    drop: bool = Field(False, description="Close the connection without an answer.")
+    times: int | None = Field(None, ge=1, description="Apply to this many requests at most.")
+    probability: float = Field(1.0, gt=0, le=1)
+    seed: int = 0
+
+
+class FaultRule(BaseModel):
+    id: int
+    method: str | None
+    path: str | None
+    operation: str | None
+    account: str | None
+    latency_ms: list[float] | None
+    status: int | None
+    body: Any
+    headers: dict[str, str]
+    drop: bool
+    times: int | None = Field(description="Requests it still applies to (null: no limit).")
+    probability: float
+    seed: int
+    matched: int
+
+
+class JournalEntry(BaseModel):
+    id: int
+    time: datetime
+    account: str | None
+    method: str
+    path: str
+    query: str
+    operation: str | None
+    body: Any
+    status: int
+    fault: int | None
+
+
+class Count(BaseModel):
+    count: int

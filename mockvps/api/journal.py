@@ -1,0 +1,82 @@
+"""The request journal: what clients sent to the public API and what they were answered, bounded in memory."""
+
+from __future__ import annotations
+
+import fnmatch
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["Journal", "JournalEntry", "JournalQuery"]
+
+
+@dataclass(frozen=True, slots=True)
+class JournalEntry:
+    id: int
+    time: str
+    account: str | None
+    method: str
+    path: str
+    query: str
+    operation: str | None
+    body: Any
+    status: int
+    fault: int | None
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "time": self.time, "account": self.account, "method": self.method, "path": self.path,
+            "query": self.query, "operation": self.operation, "body": self.body, "status": self.status,
+            "fault": self.fault,
+        }  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class JournalQuery:
+    method: str | None = None
+    path: str | None = None
+    """Exact path or glob."""
+    status: int | None = None
+    account: str | None = None
+    operation: str | None = None
+
+    def matches(self, entry: JournalEntry) -> bool:
+        return (
+            (self.method is None or entry.method == self.method.upper())
+            and (self.path is None or fnmatch.fnmatchcase(entry.path, self.path))
+            and (self.status is None or entry.status == self.status)
+            and (self.account is None or entry.account == self.account)
+            and (self.operation is None or entry.operation == self.operation)
+        )
+
+
+class Journal:
+    def __init__(self, size: int) -> None:
+        self._entries: deque[JournalEntry] = deque(maxlen=size)
+        self._next_id = 1
+
+    @property
+    def size(self) -> int:
+        return self._entries.maxlen or 0
+
+    def record(self, **fields: Any) -> JournalEntry:
+        entry = JournalEntry(id=self._next_id, **fields)
+        self._next_id += 1
+        self._entries.append(entry)
+        return entry
+
+    def find(self, query: JournalQuery) -> Iterator[JournalEntry]:
+        """Newest first."""
+        return (e for e in reversed(self._entries) if query.matches(e))
+
+    def count(self, query: JournalQuery) -> int:
+        return sum(1 for e in self._entries if query.matches(e))
+
+    def clear(self, account: str | None = None) -> None:
+        if account is None:
+            self._entries.clear()
+        else:
+            kept = [e for e in self._entries if e.account != account]
+            self._entries.clear()
+            self._entries.extend(kept)
