@@ -97,7 +97,7 @@ def catalog_to_dict(catalog: Catalog) -> dict[str, object]:
                 "price": str(p.price),
             }
             for p in catalog.plans.values()
-        ],  # fmt: skip
+        ],
         "os_images": [{"id": o.id, "name": o.name} for o in catalog.os_images.values()],
         "locations": list(catalog.locations),
         "ssh_keys": [{"id": k.id, "name": k.name} for k in catalog.ssh_keys.values()],

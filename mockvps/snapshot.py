@@ -68,7 +68,7 @@ def export_state(backend: Backend, accounts: list[str] | None = None) -> dict[st
                 "next_outcome": a.next_outcome.value if a.next_outcome else None,
                 "clock": _clock(a.clock),
                 "servers": [_server(s) for s in a.servers.values()],
-            }  # fmt: skip
+            }
             for a in chosen
         ],
     }

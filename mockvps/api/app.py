@@ -11,8 +11,8 @@ from mockvps.api import control, servers
 from mockvps.api.errors import install_error_handlers
 from mockvps.api.faults import FaultSet
 from mockvps.api.journal import Journal
-from mockvps.api.recorder import Recorder
 from mockvps.api.openapi import contract_document
+from mockvps.api.recorder import Recorder
 from mockvps.backend import Backend
 from mockvps.clock import Clock, SystemClock
 from mockvps.settings import Settings

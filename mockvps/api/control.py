@@ -345,8 +345,12 @@ async def clear_usage(name: AccountName, server_id: ServerIdDep, backend: Backen
     return _server_answer(backend.set_usage(backend.account(name), server_id, None))
 
 
-@router.put("/accounts/{name}/next-provisioning", operation_id="setNextProvisioning", openapi_extra=request_body(NextProvisioning),
-            response_model=NextProvisioning)  # fmt: skip
+@router.put(
+    "/accounts/{name}/next-provisioning",
+    operation_id="setNextProvisioning",
+    openapi_extra=request_body(NextProvisioning),
+    response_model=NextProvisioning,
+)
 async def set_next_provisioning(
     name: AccountName, backend: BackendDep, body: Annotated[NextProvisioning, Depends(json_body(NextProvisioning))]
 ) -> Response:

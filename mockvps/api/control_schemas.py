@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from mockvps.api.schemas import Hostname, Name, ResourceUsage
+from mockvps.api.schemas import Hostname, Name
 from mockvps.lifecycle import ServerStatus, TransitionMode
 
 __all__ = [

@@ -10,7 +10,7 @@ from typing import Any
 __all__ = ["DropConnection", "FaultRule", "FaultSet", "RequestFacts"]
 
 
-class DropConnection(Exception):  # noqa: N818 - it is an instruction, not an error
+class DropConnection(Exception):
     """Raised after the response has started: the server closes the connection mid-answer."""
 
 
