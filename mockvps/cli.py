@@ -36,6 +36,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--catalog", metavar="FILE", help="JSON file replacing plans, OS images, locations, keys")
     serve.add_argument("--accounts", metavar="FILE", help="JSON file with more accounts and their tokens")
     serve.add_argument("--empty", action="store_true", default=None, help="start without the example servers")
+    serve.add_argument("--admin-token", help="protect the control API under /_mockvps/ with this token")
+    serve.add_argument("--journal-size", type=int, help="journal entries kept (default 1000)")
+    serve.add_argument("--state", metavar="FILE", help="start from a snapshot exported by GET /_mockvps/state")
     serve.add_argument("--log-level", help="uvicorn's log level (default info)")
 
     conformance = commands.add_parser(

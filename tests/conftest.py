@@ -12,6 +12,8 @@ from mockvps.backend import Backend
 from mockvps.clock import VirtualClock
 from mockvps.settings import DEFAULT_TOKEN, Settings
 
+pytest_plugins = ["pytester"]
+
 AUTH = {"Authorization": f"Bearer {DEFAULT_TOKEN}"}
 CREATE = {"name": "web-server-02", "plan_id": 1, "os_id": 5, "location": "us-west"}
 
