@@ -46,7 +46,7 @@ class ControlClient:
     def __init__(
         self, base_url: str, *, admin_token: str | None = None, http: Any = None, account: str | None = None
     ) -> None:
-        """`http`: anything with httpx's `request(method, url, headers=, params=, json=)`; an httpx.Client by default."""
+        """`http`: anything with httpx's `request(method, url, headers=, params=, json=)`; httpx.Client by default."""
         if http is None:
             import httpx
 
