@@ -159,3 +159,16 @@ def test_python_dash_m_and_the_console_script_agree() -> None:
     script = Path(sys.executable).with_name("mockvps")
     if script.exists():
         assert subprocess.run([str(script), "serve", "--help"], capture_output=True, text=True).stdout == result.stdout
+
+
+def test_a_dropped_connection_over_real_http_is_quiet_and_passes(served: Served) -> None:
+    from mockvps.testing import ControlClient
+
+    with ControlClient(served.url) as control, httpx.Client(base_url=served.url) as client:
+        control.add_fault(method="GET", drop=True, times=1)
+        auth = {"Authorization": f"Bearer {TOKEN}"}
+        with pytest.raises(httpx.HTTPError):
+            client.get("/api/v1/servers/", headers=auth)
+        assert client.get("/api/v1/servers/", headers=auth).status_code == 200
+    served.stop()
+    assert "Traceback" not in served.output()

@@ -450,3 +450,17 @@ def test_control_routes_need_no_token_of_an_account(anon: TestClient) -> None:
 
 def test_unused(control: ControlClient) -> None:
     assert control.health()
+
+
+def test_unknown_things_are_404(control: ControlClient) -> None:
+    for call in (lambda: control.remove_fault(99), lambda: control.scoped("nobody").info(),
+                 lambda: control.scoped("nobody").advance(1), lambda: control.scoped("default").suspend(1)):  # fmt: skip
+        with pytest.raises(ControlError) as missing:
+            call()
+        assert missing.value.status == 404
+
+
+def test_a_bad_journal_query_is_400(control: ControlClient) -> None:
+    with pytest.raises(ControlError) as refused:
+        control._call("GET", "/journal", params={"status": "teapot"})
+    assert refused.value.status == 400 and "status" in refused.value.body

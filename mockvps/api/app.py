@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI
@@ -9,7 +10,7 @@ from fastapi.routing import APIRoute
 
 from mockvps.api import control, servers
 from mockvps.api.errors import install_error_handlers
-from mockvps.api.faults import FaultSet
+from mockvps.api.faults import FaultSet, QuietDrops
 from mockvps.api.journal import Journal
 from mockvps.api.openapi import contract_document
 from mockvps.api.recorder import Recorder
@@ -46,6 +47,7 @@ def create_app(
     app.include_router(control.health_router)
     app.include_router(control.router)
     app.add_middleware(Recorder, state=app.state)
+    _quiet_drops()
     # The public API's paths and methods: for 405's complete Allow and the trailing-slash redirect.
     app.state.route_methods = [
         (route.path_regex, frozenset(route.methods or ()))
@@ -64,3 +66,9 @@ def create_app(
 
     app.openapi = openapi  # type: ignore[method-assign]
     return app
+
+
+def _quiet_drops() -> None:
+    logger = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, QuietDrops) for f in logger.filters):
+        logger.addFilter(QuietDrops())

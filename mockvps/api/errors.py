@@ -17,6 +17,7 @@ from starlette.responses import Response
 
 from mockvps import errors
 from mockvps.api.deps import BodyInvalid, authenticate
+from mockvps.api.faults import DropConnection
 from mockvps.api.responses import JSONResponse
 from mockvps.api.schemas import PATTERN_MESSAGES
 
@@ -137,6 +138,8 @@ async def _on_http_exception(request: Request, exc: Exception) -> Response:
 
 
 async def _on_unexpected(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, DropConnection):  # a fault rule's doing: the answer has started, the connection goes
+        return Response(status_code=500)
     log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
     return JSONResponse({"detail": "Internal server error."}, status_code=500)
 

@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import fnmatch
+import logging
 import random
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["DropConnection", "FaultRule", "FaultSet", "RequestFacts"]
+__all__ = ["DropConnection", "FaultRule", "FaultSet", "QuietDrops", "RequestFacts"]
 
 
 class DropConnection(Exception):
     """Raised after the response has started: the server closes the connection mid-answer."""
+
+
+class QuietDrops(logging.Filter):
+    """A dropped connection is what a fault rule asked for: uvicorn need not log it as an error."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], DropConnection))
 
 
 @dataclass(frozen=True, slots=True)
