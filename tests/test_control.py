@@ -453,8 +453,13 @@ def test_unused(control: ControlClient) -> None:
 
 
 def test_unknown_things_are_404(control: ControlClient) -> None:
-    for call in (lambda: control.remove_fault(99), lambda: control.scoped("nobody").info(),
-                 lambda: control.scoped("nobody").advance(1), lambda: control.scoped("default").suspend(1)):  # fmt: skip
+    calls = [
+        lambda: control.remove_fault(99),
+        lambda: control.scoped("nobody").info(),
+        lambda: control.scoped("nobody").advance(1),
+        lambda: control.scoped("default").suspend(1),
+    ]
+    for call in calls:
         with pytest.raises(ControlError) as missing:
             call()
         assert missing.value.status == 404

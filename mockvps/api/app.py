@@ -6,14 +6,13 @@ import logging
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.routing import APIRoute
 
-from mockvps.api import control, servers
+from mockvps.api import control
 from mockvps.api.errors import install_error_handlers
 from mockvps.api.faults import FaultSet, QuietDrops
 from mockvps.api.journal import Journal
 from mockvps.api.openapi import contract_document
-from mockvps.api.recorder import Recorder
+from mockvps.api.public import Frontdoor
 from mockvps.backend import Backend
 from mockvps.clock import Clock, SystemClock
 from mockvps.settings import Settings
@@ -37,23 +36,10 @@ def create_app(
     app.state.backend = backend or app.state.initial_backend()
     app.state.journal = Journal(settings.journal_size)
     app.state.faults = FaultSet()
-    app.state.operations = [
-        (route.path_regex, method, route.operation_id)
-        for route in servers.router.routes
-        if isinstance(route, APIRoute)
-        for method in route.methods or ()
-    ]
-    app.include_router(servers.router)
     app.include_router(control.health_router)
     app.include_router(control.router)
-    app.add_middleware(Recorder, state=app.state)
+    app.add_middleware(Frontdoor, state=app.state)  # the public API, ahead of FastAPI's routing
     _quiet_drops()
-    # The public API's paths and methods: for 405's complete Allow and the trailing-slash redirect.
-    app.state.route_methods = [
-        (route.path_regex, frozenset(route.methods or ()))
-        for route in servers.router.routes
-        if isinstance(route, APIRoute)
-    ]
     install_error_handlers(app)
 
     document: dict[str, Any] | None = None

@@ -30,10 +30,11 @@ from mockvps.api.control_schemas import (
     NextProvisioning,
     ServerSeed,
 )
-from mockvps.api.deps import BackendDep, ServerIdDep, bearer_token, json_body, request_body
+from mockvps.api.deps import BackendDep, ServerIdDep, json_body, request_body
 from mockvps.api.journal import JournalQuery
 from mockvps.api.responses import JSONResponse
 from mockvps.api.schemas import ErrorDetail, ResourceUsage, ServerDetail
+from mockvps.api.wire import bearer_token
 from mockvps.backend import Account, AccountSpec, Backend, Outcome
 from mockvps.backend import ResourceUsage as Usage
 from mockvps.catalog import SshKey, parse_catalog
@@ -45,11 +46,11 @@ from mockvps.snapshot import export_state, restore_state
 __all__ = ["REQUEST_MODELS", "health_router", "router"]
 
 
-def _require_admin(request: Request) -> None:
+async def _require_admin(request: Request) -> None:
     expected: str | None = request.app.state.settings.admin_token
     if expected is None:
         return
-    token = bearer_token(request.headers)
+    token = bearer_token(request.headers.get("authorization"))
     if token is None:
         raise NotAuthenticated()
     if not hmac.compare_digest(token.encode("utf-8", "surrogatepass"), expected.encode()):
@@ -237,12 +238,12 @@ def _clock_info(clock: ControllableClock) -> dict[str, Any]:
     return {"now": views.timestamp(clock.now()), "frozen": clock.frozen, "offset_seconds": clock.offset.total_seconds()}
 
 
-def _mock_clock(request: Request) -> ControllableClock:
+async def _mock_clock(request: Request) -> ControllableClock:
     clock: ControllableClock = request.app.state.backend.clock
     return clock
 
 
-def _account_clock(name: AccountName, backend: BackendDep) -> ControllableClock:
+async def _account_clock(name: AccountName, backend: BackendDep) -> ControllableClock:
     return backend.account(name).clock
 
 
@@ -408,7 +409,7 @@ async def delete_fault(rule_id: int, request: Request) -> Response:
 # -- journal ----------------------------------------------------------------------------------------------------
 
 
-def _query(
+async def _query(
     method: str | None = None,
     path: Annotated[str | None, Query(description="Exact path or glob")] = None,
     status: int | None = None,

@@ -1,4 +1,4 @@
-"""Every error answer, in one place: domain errors by the table below, HTTP-level ones by their handlers.
+"""Every error answer, in one place: domain errors by the table below, HTTP-level ones as they come.
 
 Answers follow Django REST framework, which the live service evidently runs: `{"detail": "..."}`, or
 `{"field": ["message", ...]}` for bad fields. No 422 and no stack trace ever leaves the mock.
@@ -16,12 +16,12 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from mockvps import errors
-from mockvps.api.deps import BodyInvalid, authenticate
 from mockvps.api.faults import DropConnection
 from mockvps.api.responses import JSONResponse
 from mockvps.api.schemas import PATTERN_MESSAGES
+from mockvps.api.wire import BodyInvalid, HttpError
 
-__all__ = ["STATUS_OF", "install_error_handlers", "status_of"]
+__all__ = ["AUTHENTICATE", "STATUS_OF", "field_errors", "install_error_handlers", "render", "status_of"]
 
 log = logging.getLogger("mockvps")
 
@@ -35,7 +35,6 @@ STATUS_OF: dict[type[errors.MockVPSError], int] = {
 }
 
 AUTHENTICATE = {"WWW-Authenticate": 'Bearer realm="api"'}
-METHOD_ORDER = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
 
 def status_of(exc: errors.MockVPSError) -> int:
@@ -45,14 +44,21 @@ def status_of(exc: errors.MockVPSError) -> int:
     return 500
 
 
-def _error_response(exc: errors.MockVPSError) -> Response:
-    status = status_of(exc)
+def render(exc: Exception) -> tuple[int, Any, dict[str, str]]:
+    """(status, JSON payload or None, headers) of an error the mock answers on purpose."""
     if isinstance(exc, errors.ValidationFailed):
-        return JSONResponse(exc.fields, status_code=status)
-    return JSONResponse({"detail": exc.detail}, status_code=status, headers=AUTHENTICATE if status == 401 else None)
+        return status_of(exc), exc.fields, {}
+    if isinstance(exc, errors.MockVPSError):
+        status = status_of(exc)
+        return status, {"detail": exc.detail}, AUTHENTICATE if status == 401 else {}
+    if isinstance(exc, BodyInvalid):
+        return 400, field_errors(exc.errors), {}
+    if isinstance(exc, HttpError):
+        return exc.status, None if exc.detail is None else {"detail": exc.detail}, exc.headers
+    raise TypeError(f"not an error mockvps answers on purpose: {exc!r}")
 
 
-def _field_errors(problems: Iterable[Mapping[str, Any]]) -> dict[str, list[str]]:
+def field_errors(problems: Iterable[Mapping[str, Any]]) -> dict[str, list[str]]:
     """Pydantic's errors as DRF's `{field: [message]}`, in DRF's words."""
     fields: dict[str, list[str]] = {}
     for problem in problems:
@@ -69,7 +75,7 @@ def _message(name: str, problem: Mapping[str, Any]) -> str:
     if problem.get("input", ...) is None:
         return "This field may not be null."
     match kind:
-        case "int_type":
+        case "int_type" | "int_parsing":
             return "A valid integer is required."
         case "bool_type":
             return "Must be a valid boolean."
@@ -88,23 +94,15 @@ def _message(name: str, problem: Mapping[str, Any]) -> str:
     return str(problem.get("msg", "Invalid value."))
 
 
-def _allowed_methods(request: Request, path: str) -> list[str]:
-    """Every method the public API accepts at `path` (Starlette's own 405 names only one route's)."""
-    methods: set[str] = set()
-    for pattern, accepted in request.app.state.route_methods:
-        if pattern.match(path):
-            methods |= accepted
-    return [m for m in METHOD_ORDER if m in methods] + sorted(methods - set(METHOD_ORDER))
+def _error_response(exc: Exception) -> Response:
+    status, payload, headers = render(exc)
+    if payload is None:
+        return Response(status_code=status, headers=headers)
+    return JSONResponse(payload, status_code=status, headers=headers)
 
 
-async def _on_domain_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, errors.MockVPSError)
+async def _on_error(request: Request, exc: Exception) -> Response:
     return _error_response(exc)
-
-
-async def _on_body_invalid(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, BodyInvalid)
-    return JSONResponse(_field_errors(exc.errors), status_code=400)
 
 
 async def _on_request_invalid(request: Request, exc: Exception) -> Response:
@@ -112,28 +110,15 @@ async def _on_request_invalid(request: Request, exc: Exception) -> Response:
     problems: Sequence[Mapping[str, Any]] = exc.errors()
     if any(p.get("loc", ("",))[0] == "path" for p in problems):
         return _error_response(errors.NotFound())
-    return JSONResponse(_field_errors(problems), status_code=400)
+    return JSONResponse(field_errors(problems), status_code=400)
 
 
 async def _on_http_exception(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     if exc.status_code == 404:
-        path = request.url.path
-        if not path.endswith("/") and _allowed_methods(request, path + "/"):
-            # Django's APPEND_SLASH: a documented path without its slash is a permanent redirect.
-            query = request.url.query
-            return Response(status_code=301, headers={"Location": path + "/" + (f"?{query}" if query else "")})
         return _error_response(errors.NotFound())
     if exc.status_code == 405:
-        headers = exc.headers
-        allowed = _allowed_methods(request, request.url.path)
-        if allowed:  # a path of the public API: the caller's credentials are checked before anything else
-            try:
-                authenticate(request)
-            except errors.MockVPSError as failure:
-                return _error_response(failure)
-            headers = {"Allow": ", ".join(allowed)}
-        return JSONResponse({"detail": f'Method "{request.method}" not allowed.'}, status_code=405, headers=headers)
+        return JSONResponse({"detail": f'Method "{request.method}" not allowed.'}, status_code=405, headers=exc.headers)
     return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 
 
@@ -145,8 +130,8 @@ async def _on_unexpected(request: Request, exc: Exception) -> Response:
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(errors.MockVPSError, _on_domain_error)
-    app.add_exception_handler(BodyInvalid, _on_body_invalid)
+    for kind in (errors.MockVPSError, BodyInvalid, HttpError):
+        app.add_exception_handler(kind, _on_error)
     app.add_exception_handler(RequestValidationError, _on_request_invalid)
     app.add_exception_handler(HTTPException, _on_http_exception)
     app.add_exception_handler(Exception, _on_unexpected)

@@ -9,7 +9,8 @@ from fastapi.openapi.utils import get_openapi
 from pydantic.json_schema import models_json_schema
 
 from mockvps.api import examples
-from mockvps.api.servers import REQUEST_MODELS, router
+from mockvps.api.schemas import BadRequest, ErrorDetail
+from mockvps.api.servers import OPERATIONS, REQUEST_MODELS, RESPONSE_MODELS, Operation
 
 __all__ = ["contract_document", "control_document", "render_document"]
 
@@ -20,7 +21,7 @@ DESCRIPTION = (
     '`{"<field>": ["<message>", ...]}` for invalid fields.'
 )
 
-# The documentation's examples, set after FastAPI built the document (it drops nulls from examples).
+# The documentation's own examples.
 REQUEST_EXAMPLES = {
     "createServer": examples.CREATE_REQUEST,
     "replaceServer": examples.PUT_REQUEST,
@@ -52,37 +53,83 @@ LINKS = {
 }
 
 
-def contract_document() -> dict[str, Any]:
-    doc = get_openapi(
-        title=TITLE,
-        version="v1",
-        openapi_version="3.1.0",
-        description=DESCRIPTION,
-        routes=router.routes,
-        servers=[{"url": "https://admin.vps.org"}],
-    )
-    _without_422(doc)
-    components = doc.setdefault("components", {})
-    schemas = components.setdefault("schemas", {})
-    _add_request_models(schemas, REQUEST_MODELS)
-    for operations in doc["paths"].values():
-        for operation in operations.values():
-            for parameter in operation.get("parameters", ()):
-                parameter["schema"] = _not_null(parameter["schema"])
-            op_id = operation["operationId"]
-            if op_id in REQUEST_EXAMPLES:
-                operation["requestBody"]["content"]["application/json"]["example"] = REQUEST_EXAMPLES[op_id]
-            for code, example in RESPONSE_EXAMPLES.get(op_id, {}).items():
-                operation["responses"][code]["content"]["application/json"]["example"] = example
-            for code, links in LINKS.get(op_id, {}).items():
-                operation["responses"][code]["links"] = links
-    components["securitySchemes"] = {
-        "bearerAuth": {"type": "http", "scheme": "bearer", "description": "`Authorization: Bearer YOUR_API_TOKEN`"}
+_ERRORS: dict[int, tuple[str, str]] = {
+    400: ("BadRequest", "Bad request - invalid parameters."),
+    401: ("ErrorDetail", "Unauthorized - invalid or missing API token."),
+    402: ("ErrorDetail", "Payment required - insufficient balance."),
+    404: ("ErrorDetail", "Not found - the server does not exist."),
+}
+BEARER = {"type": "http", "scheme": "bearer", "description": "`Authorization: Bearer YOUR_API_TOKEN`"}
+_SERVER_ID = {
+    "name": "server_id",
+    "in": "path",
+    "required": True,
+    "description": "Unique server id.",
+    "schema": {"type": "integer", "format": "int64", "minimum": 1},
+}
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any], example: Any = None, has_example: bool = False) -> dict[str, Any]:
+    media: dict[str, Any] = {"schema": schema}
+    if has_example:
+        media["example"] = example
+    return {"application/json": media}
+
+
+def _operation(op: Operation) -> dict[str, Any]:
+    operation: dict[str, Any] = {
+        "tags": ["servers"],
+        "summary": op.summary,
+        "description": op.description,
+        "operationId": op.operation_id,
     }
-    doc["security"] = [{"bearerAuth": []}]
-    doc["components"] = dict(sorted(components.items()))
-    components["schemas"] = dict(sorted(schemas.items()))
-    return doc
+    parameters = [_SERVER_ID] if "{server_id}" in op.path else []
+    parameters += [{"name": q.name, "in": "query", "required": False, "description": q.description,
+                    "schema": q.schema} for q in op.query]  # fmt: skip
+    if parameters:
+        operation["parameters"] = parameters
+    if op.body is not None:
+        example = REQUEST_EXAMPLES.get(op.operation_id)
+        operation["requestBody"] = {
+            "required": True,
+            "content": _json(_ref(op.body.__name__), example, example is not None),
+        }
+    ok: dict[str, Any] = {"description": op.ok_description}
+    if op.ok_model is not None:
+        examples_of = RESPONSE_EXAMPLES.get(op.operation_id, {})
+        ok["content"] = _json(_ref(op.ok_model.__name__), examples_of.get(str(op.ok)), str(op.ok) in examples_of)
+    if op.operation_id in LINKS:
+        ok["links"] = LINKS[op.operation_id][str(op.ok)]
+    responses = {str(op.ok): ok}
+    for code in op.errors:
+        model, description = _ERRORS[code]
+        responses[str(code)] = {"description": description, "content": _json(_ref(model))}
+    operation["responses"] = responses
+    return operation
+
+
+def contract_document() -> dict[str, Any]:
+    paths: dict[str, dict[str, Any]] = {}
+    for op in OPERATIONS:
+        paths.setdefault(op.path, {})[op.method.lower()] = _operation(op)
+    schemas: dict[str, Any] = {}
+    _add_models(schemas, [(m, "serialization") for m in (*RESPONSE_MODELS, ErrorDetail, BadRequest)])
+    _add_models(schemas, [(m, "validation") for m in REQUEST_MODELS])
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": TITLE, "description": DESCRIPTION, "version": "v1"},
+        "servers": [{"url": "https://admin.vps.org"}],
+        "paths": paths,
+        "components": {
+            "schemas": dict(sorted(schemas.items())),
+            "securitySchemes": {"bearerAuth": BEARER},
+        },
+        "security": [{"bearerAuth": []}],
+    }
 
 
 def control_document() -> dict[str, Any]:
@@ -106,15 +153,15 @@ def control_document() -> dict[str, Any]:
     _without_422(doc)
     components = doc.setdefault("components", {})
     schemas = components.setdefault("schemas", {})
-    _add_request_models(schemas, CONTROL_MODELS)
+    _add_models(schemas, [(m, "validation") for m in CONTROL_MODELS])
     components["schemas"] = dict(sorted(schemas.items()))
     components["securitySchemes"] = {"adminToken": {"type": "http", "scheme": "bearer"}}
     doc["security"] = [{"adminToken": []}, {}]
     return doc
 
 
-def _add_request_models(schemas: dict[str, Any], models: Any) -> None:
-    _, defs = models_json_schema([(m, "validation") for m in models], ref_template="#/components/schemas/{model}")
+def _add_models(schemas: dict[str, Any], models: Any) -> None:
+    _, defs = models_json_schema(models, ref_template="#/components/schemas/{model}")
     schemas.update(defs.get("$defs", {}))
 
 
@@ -126,15 +173,6 @@ def _without_422(doc: dict[str, Any]) -> None:
     for operations in doc["paths"].values():
         for operation in operations.values():
             operation["responses"].pop("422", None)
-
-
-def _not_null(schema: dict[str, Any]) -> dict[str, Any]:
-    """An optional query parameter is absent, never null: drop FastAPI's `anyOf [..., null]`."""
-    options = [o for o in schema.get("anyOf", ()) if o != {"type": "null"}]
-    if len(options) != 1:
-        return schema
-    rest = {k: v for k, v in schema.items() if k not in ("anyOf", "title")}
-    return {**options[0], **rest}
 
 
 def render_document(doc: dict[str, Any]) -> str:

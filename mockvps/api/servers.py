@@ -1,23 +1,21 @@
-"""The nine operations of the Servers API. Each route authenticates, calls one backend method, renders.
+"""The nine operations of the Servers API: a table of what each is, and a thin handler for each.
 
-Handlers are `async def` on purpose: they run on the event loop one at a time and the backend never awaits,
-so each operation is atomic without locks.
+A handler gets a `Call` (the authenticated account, the server id, the query, the validated body), calls one
+backend method and answers (status, JSON payload). `public.PublicAPI` dispatches requests to them and
+`openapi.contract_document` describes them, both from the one table below.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
 
-from fastapi import APIRouter, Depends, Query
-from starlette.responses import Response
+from pydantic import BaseModel
 
 from mockvps.api import views
-from mockvps.api.deps import AccountDep, BackendDep, ExistingServerIdDep, ServerIdDep, json_body, request_body
-from mockvps.api.responses import JSONResponse
 from mockvps.api.schemas import (
     ActionResult,
-    BadRequest,
-    ErrorDetail,
     ServerCreate,
     ServerCreated,
     ServerDetail,
@@ -25,163 +23,136 @@ from mockvps.api.schemas import (
     ServerPatch,
     ServerUpdate,
 )
-from mockvps.backend import ServerChanges
+from mockvps.backend import Account, Backend, ServerChanges
+from mockvps.errors import ValidationFailed
 from mockvps.lifecycle import Action, ServerStatus
 
-__all__ = ["REQUEST_MODELS", "router"]
+__all__ = ["OPERATIONS", "REQUEST_MODELS", "RESPONSE_MODELS", "Call", "Operation", "QueryParam", "Reply"]
 
-router = APIRouter(prefix="/api/v1/servers", tags=["servers"])
-
-REQUEST_MODELS = (ServerCreate, ServerUpdate, ServerPatch)
-"""Models of request bodies: `openapi.contract_document` puts them in the document's components."""
+Reply = tuple[int, Any]
 
 
-def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
-    described: dict[int, dict[str, Any]] = {
-        400: {"model": BadRequest, "description": "Bad request - invalid parameters."},
-        401: {"model": ErrorDetail, "description": "Unauthorized - invalid or missing API token."},
-        402: {"model": ErrorDetail, "description": "Payment required - insufficient balance."},
-        404: {"model": ErrorDetail, "description": "Not found - the server does not exist."},
-    }
-    return {code: described[code] for code in codes}
+@dataclass(slots=True)
+class Call:
+    backend: Backend
+    account: Account
+    server_id: int
+    query: Mapping[str, str]
+    body: Any
 
 
-def _ok(model: type[Any], description: str, code: int = 200) -> dict[int | str, dict[str, Any]]:
-    return {code: {"model": model, "description": description}}
+@dataclass(frozen=True, slots=True)
+class QueryParam:
+    name: str
+    description: str
+    schema: dict[str, Any]
 
 
-StatusFilter = Annotated[
-    ServerStatus | None,
-    Query(description="Only servers in this status (the documentation names active, stopped, suspended)."),
-]
-LocationFilter = Annotated[str | None, Query(description="Only servers in this data centre location.")]
+@dataclass(frozen=True, slots=True)
+class Operation:
+    method: str
+    path: str
+    operation_id: str
+    summary: str
+    handler: Callable[[Call], Reply]
+    ok: int
+    ok_model: type[BaseModel] | None
+    ok_description: str
+    errors: tuple[int, ...]
+    body: type[BaseModel] | None = None
+    lookup_first: bool = False
+    """Answer 404 for a missing server before judging the body (DRF's get_object() comes first)."""
+    query: tuple[QueryParam, ...] = ()
+
+    @property
+    def description(self) -> str:
+        return (self.handler.__doc__ or "").strip()
 
 
-@router.get(
-    "/",
-    operation_id="listServers",
-    summary="List all servers",
-    responses={**_ok(ServerList, "Server list retrieved."), **_errors(400, 401)},
-)
-async def list_servers(
-    account: AccountDep, backend: BackendDep, status: StatusFilter = None, location: LocationFilter = None
-) -> Response:
+def list_servers(call: Call) -> Reply:
     """Retrieves a list of all servers in your account."""
-    return JSONResponse(views.server_list(backend.list_servers(account, status, location)))
+    status: ServerStatus | None = None
+    if "status" in call.query:
+        try:
+            status = ServerStatus(call.query["status"])
+        except ValueError:
+            chosen = call.query["status"]
+            raise ValidationFailed(
+                {"status": [f"Select a valid choice. {chosen} is not one of the available choices."]}
+            ) from None
+    return 200, views.server_list(call.backend.list_servers(call.account, status, call.query.get("location")))
 
 
-@router.post(
-    "/",
-    operation_id="createServer",
-    summary="Create a new server",
-    status_code=201,
-    responses={**_ok(ServerCreated, "Server created.", 201), **_errors(400, 401, 402)},
-    openapi_extra=request_body(ServerCreate),
-)
-async def create_server(
-    account: AccountDep, backend: BackendDep, body: Annotated[ServerCreate, Depends(json_body(ServerCreate))]
-) -> Response:
+def create_server(call: Call) -> Reply:
     """Provisions a new VPS with the given configuration. It starts as `provisioning` with no address."""
-    server = backend.create_server(account, **body.model_dump())
-    return JSONResponse(views.created(server), status_code=201)
+    return 201, views.created(call.backend.create_server(call.account, **call.body.model_dump()))
 
 
-@router.get(
-    "/{server_id}/",
-    operation_id="getServer",
-    summary="Get server details",
-    responses={**_ok(ServerDetail, "Server details retrieved."), **_errors(401, 404)},
-)
-async def get_server(account: AccountDep, server_id: ServerIdDep, backend: BackendDep) -> Response:
+def get_server(call: Call) -> Reply:
     """Detailed information about one server, including its resource usage."""
-    return JSONResponse(views.detail(backend.get_server(account, server_id)))
+    return 200, views.detail(call.backend.get_server(call.account, call.server_id))
 
 
-@router.put(
-    "/{server_id}/",
-    operation_id="replaceServer",
-    summary="Update a server",
-    responses={**_ok(ServerDetail, "Server updated."), **_errors(400, 401, 404)},
-    openapi_extra=request_body(ServerUpdate),
-)
-async def replace_server(
-    account: AccountDep,
-    server_id: ExistingServerIdDep,
-    backend: BackendDep,
-    body: Annotated[ServerUpdate, Depends(json_body(ServerUpdate))],
-) -> Response:
+def replace_server(call: Call) -> Reply:
     """Updates the server's configuration. All fields are required."""
-    return JSONResponse(views.detail(backend.replace_server(account, server_id, **body.model_dump())))
+    return 200, views.detail(call.backend.replace_server(call.account, call.server_id, **call.body.model_dump()))
 
 
-@router.patch(
-    "/{server_id}/",
-    operation_id="updateServer",
-    summary="Partially update a server",
-    responses={**_ok(ServerDetail, "Server updated."), **_errors(400, 401, 404)},
-    openapi_extra=request_body(ServerPatch),
-)
-async def update_server(
-    account: AccountDep,
-    server_id: ExistingServerIdDep,
-    backend: BackendDep,
-    body: Annotated[ServerPatch, Depends(json_body(ServerPatch))],
-) -> Response:
+def update_server(call: Call) -> Reply:
     """Updates only the fields given."""
-    changes = ServerChanges(**body.model_dump(exclude_unset=True))  # type: ignore[typeddict-item]
-    return JSONResponse(views.detail(backend.update_server(account, server_id, changes)))
+    changes = ServerChanges(**call.body.model_dump(exclude_unset=True))  # type: ignore[typeddict-item]
+    return 200, views.detail(call.backend.update_server(call.account, call.server_id, changes))
 
 
-@router.delete(
-    "/{server_id}/",
-    operation_id="deleteServer",
-    summary="Delete a server",
-    status_code=204,
-    responses={204: {"description": "Server deleted."}, **_errors(401, 404)},
-)
-async def delete_server(account: AccountDep, server_id: ServerIdDep, backend: BackendDep) -> Response:
+def delete_server(call: Call) -> Reply:
     """Deletes a server permanently. This cannot be undone."""
-    backend.delete_server(account, server_id)
-    return Response(status_code=204)
+    call.backend.delete_server(call.account, call.server_id)
+    return 204, None
 
 
-@router.post(
-    "/{server_id}/start/",
-    operation_id="startServer",
-    summary="Start a server",
-    responses={
-        **_ok(ActionResult, "Start command sent."),
-        **_errors(400, 401, 404),
-    },
-)
-async def start_server(account: AccountDep, server_id: ServerIdDep, backend: BackendDep) -> Response:
+def start_server(call: Call) -> Reply:
     """Powers on a stopped server. Refused with 400 when the server is not stopped."""
-    return JSONResponse(views.action_result(backend.start_server(account, server_id), Action.START))
+    return 200, views.action_result(call.backend.start_server(call.account, call.server_id), Action.START)
 
 
-@router.post(
-    "/{server_id}/stop/",
-    operation_id="stopServer",
-    summary="Stop a server",
-    responses={
-        **_ok(ActionResult, "Stop command sent."),
-        **_errors(400, 401, 404),
-    },
-)
-async def stop_server(account: AccountDep, server_id: ServerIdDep, backend: BackendDep) -> Response:
+def stop_server(call: Call) -> Reply:
     """Shuts a running server down gracefully. Refused with 400 when the server is not active."""
-    return JSONResponse(views.action_result(backend.stop_server(account, server_id), Action.STOP))
+    return 200, views.action_result(call.backend.stop_server(call.account, call.server_id), Action.STOP)
 
 
-@router.post(
-    "/{server_id}/reboot/",
-    operation_id="rebootServer",
-    summary="Reboot a server",
-    responses={
-        **_ok(ActionResult, "Reboot command sent."),
-        **_errors(400, 401, 404),
-    },
-)
-async def reboot_server(account: AccountDep, server_id: ServerIdDep, backend: BackendDep) -> Response:
+def reboot_server(call: Call) -> Reply:
     """Reboots a running server gracefully. Refused with 400 when the server is not active."""
-    return JSONResponse(views.action_result(backend.reboot_server(account, server_id), Action.REBOOT))
+    return 200, views.action_result(call.backend.reboot_server(call.account, call.server_id), Action.REBOOT)
+
+
+_LIST = "/api/v1/servers/"
+_ONE = "/api/v1/servers/{server_id}/"
+_FILTERS = (
+    QueryParam("status", "Only servers in this status (the documentation names active, stopped, suspended).",
+               {"$ref": "#/components/schemas/ServerStatus"}),
+    QueryParam("location", "Only servers in this data centre location.", {"type": "string"}),
+)  # fmt: skip
+
+OPERATIONS: tuple[Operation, ...] = (
+    Operation("GET", _LIST, "listServers", "List all servers", list_servers, 200, ServerList,
+              "Server list retrieved.", (400, 401), query=_FILTERS),
+    Operation("POST", _LIST, "createServer", "Create a new server", create_server, 201, ServerCreated,
+              "Server created.", (400, 401, 402), body=ServerCreate),
+    Operation("GET", _ONE, "getServer", "Get server details", get_server, 200, ServerDetail,
+              "Server details retrieved.", (401, 404)),
+    Operation("PUT", _ONE, "replaceServer", "Update a server", replace_server, 200, ServerDetail,
+              "Server updated.", (400, 401, 404), body=ServerUpdate, lookup_first=True),
+    Operation("PATCH", _ONE, "updateServer", "Partially update a server", update_server, 200, ServerDetail,
+              "Server updated.", (400, 401, 404), body=ServerPatch, lookup_first=True),
+    Operation("DELETE", _ONE, "deleteServer", "Delete a server", delete_server, 204, None,
+              "Server deleted.", (401, 404)),
+    Operation("POST", _ONE + "start/", "startServer", "Start a server", start_server, 200, ActionResult,
+              "Start command sent.", (400, 401, 404)),
+    Operation("POST", _ONE + "stop/", "stopServer", "Stop a server", stop_server, 200, ActionResult,
+              "Stop command sent.", (400, 401, 404)),
+    Operation("POST", _ONE + "reboot/", "rebootServer", "Reboot a server", reboot_server, 200, ActionResult,
+              "Reboot command sent.", (400, 401, 404)),
+)  # fmt: skip
+
+REQUEST_MODELS = tuple(op.body for op in OPERATIONS if op.body is not None)
+RESPONSE_MODELS = tuple(dict.fromkeys(op.ok_model for op in OPERATIONS if op.ok_model is not None))

@@ -1,0 +1,173 @@
+"""The public Servers API as a plain ASGI app, in front of FastAPI.
+
+It routes by the operation table of `servers`, checks credentials before anything else, reads bodies with
+`wire`, renders errors with `errors.render`, applies fault rules and writes the journal. FastAPI's per-request
+machinery (dependency solving, routing through included routers) cost more than the mock's own work, so the
+hot path does without it; FastAPI still serves the control API and the documentation pages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from typing import Any
+from urllib.parse import parse_qsl
+
+import orjson
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from mockvps.api.errors import render
+from mockvps.api.faults import DropConnection, FaultRule, RequestFacts
+from mockvps.api.servers import OPERATIONS, Call, Operation
+from mockvps.api.views import timestamp
+from mockvps.api.wire import BodyInvalid, HttpError, bearer_token, parse_body, read_body, server_id_of
+from mockvps.errors import InvalidToken, MockVPSError, NotAuthenticated, NotFound
+
+__all__ = ["PUBLIC_PREFIX", "Frontdoor", "PublicAPI"]
+
+PUBLIC_PREFIX = "/api/"
+JOURNAL_BODY_LIMIT = 64 * 1024
+JSON_TYPE = (b"content-type", b"application/json")
+
+
+def _compile(operations: tuple[Operation, ...]) -> list[tuple[re.Pattern[str], dict[str, Operation]]]:
+    """One pattern per path of the table, with the operations it allows, in the table's order."""
+    paths: dict[str, dict[str, Operation]] = {}
+    for op in operations:
+        paths.setdefault(op.path, {})[op.method] = op
+    return [(re.compile("^" + path.replace("{server_id}", "([^/]+)") + "$"), ops) for path, ops in paths.items()]
+
+
+ROUTES = _compile(OPERATIONS)
+
+
+def _route(path: str) -> tuple[dict[str, Operation], str | None] | None:
+    for pattern, ops in ROUTES:
+        found = pattern.match(path)
+        if found:
+            return ops, found.group(1) if found.groups() else None
+    return None
+
+
+class PublicAPI:
+    def __init__(self, state: Any) -> None:
+        self.state = state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        state = self.state
+        backend = state.backend
+        method, path = scope["method"], scope["path"]
+        authorization = content_type = content_length = None
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                authorization = value.decode("latin-1")
+            elif name == b"content-type":
+                content_type = value.decode("latin-1")
+            elif name == b"content-length":
+                content_length = value.decode("latin-1")
+        token = bearer_token(authorization)
+        account = backend.account_for_token(token) if token else None
+        route = _route(path)
+        operation = route[0].get(method) if route else None
+        facts = RequestFacts(method, path, operation.operation_id if operation else None, account and account.name)
+        rule = state.faults.pick(facts) if state.faults.rules else None
+
+        chunks: list[bytes] = []
+
+        async def tee() -> Message:
+            message = await receive()
+            if message["type"] == "http.request" and sum(map(len, chunks)) <= JOURNAL_BODY_LIMIT:
+                chunks.append(message.get("body", b""))
+            return message
+
+        status = 500
+        try:
+            if rule is not None and await _apply_fault(rule, tee, send):
+                status = rule.status or 0
+                return
+            try:
+                if route is None:
+                    raise self._not_routed(path, scope)
+                if token is None:
+                    raise NotAuthenticated()
+                if account is None:
+                    raise InvalidToken()
+                if operation is None:
+                    raise HttpError(405, f'Method "{method}" not allowed.', {"Allow": ", ".join(route[0])})
+                server_id = server_id_of(route[1]) if route[1] is not None else 0
+                body = None
+                if operation.body is not None:
+                    if operation.lookup_first:
+                        backend.get_server(account, server_id)
+                    raw = await read_body(tee, content_length, state.settings.max_body_size)
+                    body = parse_body(raw, content_type, operation.body)
+                query = dict(parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True))
+                status, payload = operation.handler(Call(backend, account, server_id, query, body))
+                headers: dict[str, str] = {}
+            except (MockVPSError, HttpError, BodyInvalid) as refused:
+                status, payload, headers = render(refused)
+            await _send(send, status, payload, headers)
+        finally:
+            state.journal.record(
+                time=timestamp(backend.clock.now()), account=facts.account, method=method, path=path,
+                query=scope["query_string"].decode("latin-1"), operation=facts.operation,
+                body=_readable(b"".join(chunks)), status=status, fault=rule.id if rule else None,
+            )  # fmt: skip
+
+    @staticmethod
+    def _not_routed(path: str, scope: Scope) -> Exception:
+        if not path.endswith("/") and _route(path + "/") is not None:
+            # Django's APPEND_SLASH: a documented path without its slash is a permanent redirect.
+            query = scope["query_string"].decode("latin-1")
+            return HttpError(301, None, {"Location": path + "/" + (f"?{query}" if query else "")})
+        return NotFound()
+
+
+async def _send(send: Send, status: int, payload: Any, headers: dict[str, str]) -> None:
+    body = b"" if payload is None else orjson.dumps(payload)
+    raw_headers = [JSON_TYPE] if payload is not None else []
+    raw_headers += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+    raw_headers.append((b"content-length", str(len(body)).encode()))
+    await send({"type": "http.response.start", "status": status, "headers": raw_headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _apply_fault(rule: FaultRule, receive: Receive, send: Send) -> bool:
+    """Apply a fault; True when it answered (or dropped) the request itself."""
+    delay = rule.latency()
+    if delay:
+        await asyncio.sleep(delay)
+    if not rule.drop and rule.status is None:
+        return False
+    while (await receive()).get("more_body"):  # read the request, so the journal shows what was sent
+        pass
+    if rule.drop:
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"65536")]})
+        raise DropConnection()
+    assert rule.status is not None
+    await _send(send, rule.status, rule.body, rule.headers)
+    return True
+
+
+def _readable(body: bytes) -> Any:
+    if not body:
+        return None
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError):
+        return body[:JOURNAL_BODY_LIMIT].decode("utf-8", "replace")
+
+
+class Frontdoor:
+    """Middleware: requests under /api/ go to the public API, everything else on to FastAPI."""
+
+    def __init__(self, app: ASGIApp, state: Any) -> None:
+        self.app = app
+        self.public = PublicAPI(state)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(PUBLIC_PREFIX):
+            await self.public(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)

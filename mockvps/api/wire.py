@@ -1,0 +1,94 @@
+"""Reading requests the way the live API does, free of any web framework: tokens, ids, JSON bodies.
+
+Both the public API's dispatcher and the control API's FastAPI dependencies use these, so a body is judged the
+same way everywhere: 413 over the limit, 415 unless it is JSON, 400 when it does not parse or fit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, TypeVar
+
+import orjson
+from pydantic import BaseModel, ValidationError
+
+from mockvps.errors import NotFound, ValidationFailed
+
+__all__ = ["MAX_SERVER_ID", "BodyInvalid", "HttpError", "bearer_token", "parse_body", "read_body", "server_id_of"]
+
+MAX_SERVER_ID = 2**63 - 1
+M = TypeVar("M", bound=BaseModel)
+
+
+class HttpError(Exception):
+    """An answer decided by HTTP itself rather than by the domain: 301, 404 of a path, 405, 413, 415, 400."""
+
+    def __init__(self, status: int, detail: str | None, headers: Mapping[str, str] | None = None) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.headers = dict(headers or {})
+
+
+class BodyInvalid(Exception):
+    """A body that parsed as JSON but does not fit the request model; carries pydantic's errors."""
+
+    def __init__(self, error: ValidationError) -> None:
+        super().__init__(str(error))
+        self.errors = error.errors(include_url=False)
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header; None when absent or malformed."""
+    scheme, _, token = (authorization or "").partition(" ")
+    token = token.strip(" ")
+    if scheme.lower() != "bearer" or not token or " " in token:
+        return None
+    return token
+
+
+def server_id_of(text: str) -> int:
+    # Only plain ASCII digits name a server: int() alone would take " 6", "+6", "6_0" and Unicode digits.
+    if not (text.isascii() and text.isdigit()) or int(text) > MAX_SERVER_ID:
+        raise NotFound()
+    return int(text)
+
+
+async def read_body(
+    receive: Callable[[], Awaitable[Mapping[str, Any]]], content_length: str | None, limit: int
+) -> bytes:
+    too_large = HttpError(413, f"Request body is larger than {limit} bytes.")
+    if content_length and content_length.isdigit() and int(content_length) > limit:
+        raise too_large
+    chunks, size = [], 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise too_large
+        chunks.append(chunk)
+        if not message.get("more_body"):
+            break
+    return b"".join(chunks)
+
+
+def parse_body(raw: bytes, content_type: str | None, model: type[M]) -> M:
+    """An empty body counts as `{}`, so a missing body reads as missing fields."""
+    data: Any = {}
+    if raw:
+        if (content_type or "").partition(";")[0].strip().lower() != "application/json":
+            raise HttpError(415, f'Unsupported media type "{content_type or ""}" in request.')
+        try:
+            data = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            raise HttpError(400, f"JSON parse error - {exc}") from None
+    if not isinstance(data, dict):
+        kind = type(data).__name__
+        raise ValidationFailed({"non_field_errors": [f"Invalid data. Expected a dictionary, but got {kind}."]})
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise BodyInvalid(exc) from None
