@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
-from typing import TypedDict
+from typing import Any, TypedDict
 
 from mockvps import lifecycle
 from mockvps.addresses import AddressPool, default_ipv4_pool, default_ipv6_pool
@@ -84,6 +84,10 @@ class Server:
     usage: ResourceUsage | None = None
     """Usage set by an operator; otherwise derived from the id and the plan."""
     outcome: Outcome | None = None
+    revision: int = 0
+    """Grows with every change a client could see, so a rendering of one revision can be reused."""
+    rendered: Any = None
+    """Left to the HTTP layer: its rendering of some revision (the domain never reads it)."""
 
     @property
     def ip_address(self) -> str | None:
@@ -338,6 +342,7 @@ class Backend:
                 changed = True
         if changed:
             server.updated_at = account.clock.now()
+            server.revision += 1
         return server
 
     def delete_server(self, account: Account, server_id: int) -> None:
@@ -374,6 +379,7 @@ class Backend:
     def set_usage(self, account: Account, server_id: int, usage: ResourceUsage | None) -> Server:
         server = self.get_server(account, server_id)
         server.usage = usage
+        server.revision += 1
         return server
 
     def set_next_outcome(self, account: Account, outcome: Outcome | None) -> None:
@@ -412,6 +418,7 @@ class Backend:
         account.next_id = max(next_id, server.id + 1)
         server.status = status
         server.activated = status is not ServerStatus.PROVISIONING
+        server.revision += 1
         return server
 
     # internals
@@ -427,6 +434,8 @@ class Backend:
 
     def _settle(self, account: Account, server: Server, now: datetime) -> bool:
         """Bring a server to where its lifecycle stands at `now`; False when it turned out to be gone."""
+        if server.status not in lifecycle.SETTLES:  # stable: nothing can be due (the common case, checked first)
+            return True
         if account.mode is TransitionMode.MANUAL or (
             server.outcome is Outcome.HANG and server.status is ServerStatus.PROVISIONING
         ):
@@ -448,6 +457,7 @@ class Backend:
     @staticmethod
     def _enter(server: Server, status: ServerStatus, since: datetime) -> None:
         server.status, server.since, server.updated_at = status, since, since
+        server.revision += 1
         if status is ServerStatus.ACTIVE:
             server.activated = True
 

@@ -125,7 +125,7 @@ class PublicAPI:
 
 
 async def _send(send: Send, status: int, payload: Any, headers: dict[str, str]) -> None:
-    body = b"" if payload is None else orjson.dumps(payload)
+    body = b"" if payload is None else payload if isinstance(payload, bytes) else orjson.dumps(payload)
     raw_headers = [JSON_TYPE] if payload is not None else []
     raw_headers += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
     raw_headers.append((b"content-length", str(len(body)).encode()))

@@ -1,0 +1,395 @@
+#!/usr/bin/env python3
+"""Benchmark mockvps against the bare-ASGI ceiling and Prism, on loopback, with wrk.
+
+    python bench/run.py                 # the full run: about 6 minutes
+    python bench/run.py --quick         # a smoke run: seconds, no Prism
+    python bench/run.py --duration 5 --targets mockvps,ceiling
+
+Servers run pinned to CPU 0 and the load generator to CPU 1 (when there are two). Every request goes to
+127.0.0.1; every loop is bounded in time. It prints figures; it asserts nothing about speed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import http.client
+import json
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+PRISM = ROOT / "bench" / ".prism" / "node_modules" / ".bin" / "prism"
+PRISM_VERSION = "5.16.0"
+TOKEN = "mockvps-dev-token"
+ORDER = {"name": "bench-server", "plan_id": 1, "os_id": 5, "location": "us-west"}
+SERVER_CPU, LOAD_CPU = "0", "1"
+
+
+def pinned(cpu: str) -> list[str]:
+    return ["taskset", "-c", cpu] if shutil.which("taskset") and (os.cpu_count() or 1) > 1 else []
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process and its children, in MB."""
+    total = 0
+    pids = [pid]
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        pids += [int(c) for c in children]
+    except OSError:
+        pass
+    for p in pids:
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            pass
+    return total / 1024
+
+
+def request(port: int, method: str, path: str, body: Any = None, token: str = TOKEN) -> tuple[int, Any]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        payload = json.dumps(body).encode() if body is not None else None
+        conn.request(method, path, body=payload, headers={"Authorization": f"Bearer {token}",
+                                                          "Content-Type": "application/json"})  # fmt: skip
+        response = conn.getresponse()
+        raw = response.read()
+        return response.status, json.loads(raw) if raw else None
+    finally:
+        conn.close()
+
+
+@dataclass
+class Target:
+    name: str
+    argv: list[str]
+    env: dict[str, str] = field(default_factory=dict)
+    port: int = 0
+    process: subprocess.Popen[bytes] | None = None
+    stateful: bool = False
+
+    @contextmanager
+    def running(self, extra: list[str] | None = None) -> Iterator[Target]:
+        self.port = free_port()
+        argv = [a.replace("{port}", str(self.port)) for a in self.argv] + (extra or [])
+        self.process = subprocess.Popen(pinned(SERVER_CPU) + argv, cwd=ROOT, env={**os.environ, **self.env},
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                        start_new_session=True)  # fmt: skip
+        try:
+            self.wait_ready(60)
+            yield self
+        finally:
+            self.stop()
+
+    def wait_ready(self, timeout: float) -> float:
+        started = time.perf_counter()
+        while time.perf_counter() - started < timeout:
+            if self.process is not None and self.process.poll() is not None:
+                raise RuntimeError(f"{self.name} exited with {self.process.returncode}")
+            try:
+                if request(self.port, "GET", "/api/v1/servers/12345/")[0] == 200:
+                    return time.perf_counter() - started
+            except (OSError, http.client.HTTPException, ValueError):
+                time.sleep(0.002)
+        raise RuntimeError(f"{self.name} did not answer within {timeout} s")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+
+    def startup_seconds(self, runs: int) -> float:
+        times = []
+        for _ in range(runs):
+            self.port = free_port()
+            argv = [a.replace("{port}", str(self.port)) for a in self.argv]
+            started = time.perf_counter()
+            self.process = subprocess.Popen(pinned(SERVER_CPU) + argv, cwd=ROOT, env={**os.environ, **self.env},
+                                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                            start_new_session=True)  # fmt: skip
+            try:
+                self.wait_ready(60)
+                times.append(time.perf_counter() - started)
+            finally:
+                self.stop()
+        return statistics.median(times)
+
+
+WRK_SCRIPT = """
+wrk.method = "{method}"
+wrk.headers["Authorization"] = "Bearer {token}"
+wrk.headers["Content-Type"] = "application/json"
+{body}
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("RESULT %d %d %d %d %d\\n", summary.requests, summary.duration,
+    latency:percentile(50), latency:percentile(99), e.connect + e.read + e.write + e.status + e.timeout))
+end
+"""
+
+
+def wrk(port: int, method: str, path: str, token: str, body: Any, connections: int, seconds: float) -> dict[str, float]:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        lua_body = f"wrk.body = {json.dumps(json.dumps(body))}" if body is not None else ""
+        script.write(WRK_SCRIPT.format(method=method, token=token, body=lua_body))
+    try:
+        out = subprocess.run(
+            pinned(LOAD_CPU) + ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout", "5s", "-s",
+                                script.name, f"http://127.0.0.1:{port}{path}"],
+            capture_output=True, text=True, timeout=seconds + 60,
+        ).stdout  # fmt: skip
+    finally:
+        os.unlink(script.name)
+    line = next(ln for ln in out.splitlines() if ln.startswith("RESULT"))
+    requests, duration_us, p50, p99, errors = map(int, line.split()[1:])
+    return {"rps": requests / (duration_us / 1e6), "p50_ms": p50 / 1000, "p99_ms": p99 / 1000, "errors": errors,
+            "requests": requests}  # fmt: skip
+
+
+async def sessions(port: int, token: str, seconds: float, concurrency: int) -> dict[str, float]:
+    """Client sessions: create, poll until active, stop, poll until stopped, start, poll until active, delete."""
+    import httpx
+
+    latencies: list[float] = []
+    done = failed = 0
+    deadline = time.monotonic() + seconds
+    headers = {"Authorization": f"Bearer {token}"}
+
+    async def call(client: httpx.AsyncClient, method: str, path: str, body: Any = None) -> httpx.Response:
+        started = time.perf_counter()
+        response = await client.request(method, path, json=body)
+        latencies.append(time.perf_counter() - started)
+        return response
+
+    async def wait(client: httpx.AsyncClient, path: str, status: str) -> bool:
+        for _ in range(50):
+            if (await call(client, "GET", path)).json().get("status") == status:
+                return True
+        return False
+
+    async def worker() -> None:
+        nonlocal done, failed
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", headers=headers, timeout=10) as client:
+            while time.monotonic() < deadline:
+                created = await call(client, "POST", "/api/v1/servers/", ORDER)
+                path = f"/api/v1/servers/{created.json()['id']}/"
+                ok = created.status_code == 201 and await wait(client, path, "active")
+                ok = ok and (await call(client, "POST", path + "stop/")).status_code == 200
+                ok = ok and await wait(client, path, "stopped")
+                ok = ok and (await call(client, "POST", path + "start/")).status_code == 200
+                ok = ok and await wait(client, path, "active")
+                ok = ok and (await call(client, "DELETE", path)).status_code == 204
+                done, failed = (done + 1, failed) if ok else (done, failed + 1)
+
+    started = time.monotonic()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    elapsed = time.monotonic() - started
+    latencies.sort()
+    return {"rps": len(latencies) / elapsed, "sessions_per_s": done / elapsed, "failed": failed,
+            "p50_ms": latencies[len(latencies) // 2] * 1000, "p99_ms": latencies[int(len(latencies) * 0.99)] * 1000,
+            "errors": failed}  # fmt: skip
+
+
+def drain(port: int) -> None:
+    """Wait until the server has worked off what the last load left queued (bounded: 30 s)."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        started = time.monotonic()
+        request(port, "GET", "/_mockvps/health")
+        if time.monotonic() - started < 0.02:
+            return
+
+
+def seed_account(port: int, name: str, servers: int) -> str:
+    status, account = request(port, "POST", "/_mockvps/accounts", {"name": name, "balance": "1000000000",
+                                                                    "mode": "immediate"})  # fmt: skip
+    assert status == 201, account
+    for i in range(servers):
+        request(port, "POST", f"/_mockvps/accounts/{name}/servers",
+                {"name": f"s{i}", "plan_id": 1, "os_id": 5, "location": "us-west"})  # fmt: skip
+    return str(account["tokens"][0])
+
+
+def state_with(servers: int) -> Path:
+    """A snapshot holding one account with `servers` active servers, for the memory figure."""
+    import ipaddress
+
+    start = int(ipaddress.IPv4Address("198.18.0.1"))
+    rows = [
+        {"id": 20000 + i, "name": f"s{i}", "hostname": None, "plan_id": 1, "os_id": 5, "location": "us-west",
+         "status": "active", "created_at": "2025-01-16T15:30:00Z", "ipv4": str(ipaddress.IPv4Address(start + i)),
+         "ipv6": f"2001:0db8::1:{i:x}"}
+        for i in range(servers)
+    ]  # fmt: skip
+    snapshot = {"version": 1, "accounts": [{"name": "default", "tokens": [TOKEN], "balance": "1000", "servers": rows}]}
+    path = Path(tempfile.mkstemp(suffix=".json")[1])
+    path.write_text(json.dumps(snapshot))
+    return path
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds per workload (default 10)")
+    parser.add_argument("--targets", default="mockvps,ceiling,prism")
+    parser.add_argument("--connections", default="16,64")
+    parser.add_argument("--quick", action="store_true", help="1 s per workload, 16 connections, no Prism")
+    parser.add_argument("--mockvps-args", default="", help="extra flags for mockvps serve (e.g. --data-dir X)")
+    args = parser.parse_args()
+    if args.quick:
+        args.duration, args.connections = 1.0, "16"
+        args.targets = ",".join(t for t in args.targets.split(",") if t != "prism")
+    if not shutil.which("wrk"):
+        print("wrk is needed: apt-get install wrk", file=sys.stderr)
+        return 2
+    chosen = args.targets.split(",")
+    connections = [int(c) for c in args.connections.split(",")]
+    if "prism" in chosen and not PRISM.exists():
+        print(f"installing Prism {PRISM_VERSION} into bench/.prism ...", file=sys.stderr)
+        subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--prefix", str(PRISM.parents[2]),
+                        f"@stoplight/prism-cli@{PRISM_VERSION}"], check=True, capture_output=True)  # fmt: skip
+    serve = [sys.executable, "-m", "mockvps", "serve", "--port", "{port}", "--log-level", "warning",
+             "--balance", "1000000000", "--provisioning-delay", "0", "--action-delay", "0",
+             *args.mockvps_args.split()]  # fmt: skip
+    bodies = Path(tempfile.mkstemp(suffix=".json")[1])
+    targets = {
+        "mockvps": Target("mockvps", serve, stateful=True),
+        "ceiling": Target("bare ASGI (ceiling)", [sys.executable, "-m", "uvicorn", "bare:app", "--app-dir", "bench",
+                          "--port", "{port}", "--log-level", "warning", "--no-access-log"],
+                          env={"BENCH_BODIES": str(bodies)}),
+        "prism": Target(f"Prism {PRISM_VERSION}", [str(PRISM), "mock", "openapi/openapi.json", "-h", "127.0.0.1",
+                        "-p", "{port}", "--errors", "false"]),
+    }  # fmt: skip
+    rows: list[tuple[str, str, int, dict[str, float]]] = []
+    extra: dict[str, dict[str, float]] = {}
+    print(f"machine: {os.cpu_count()} CPUs, {platform()}; {args.duration:g} s per workload; server on CPU "
+          f"{SERVER_CPU}, load on CPU {LOAD_CPU}", flush=True)  # fmt: skip
+    for key in ["mockvps", *[t for t in chosen if t != "mockvps"]]:
+        if key not in chosen and key != "mockvps":
+            continue
+        target = targets[key]
+        with target.running():
+            facts = extra.setdefault(target.name, {})
+            facts["rss_idle_mb"] = rss_mb(target.process.pid)  # type: ignore[union-attr]
+            tokens = {"detail": TOKEN, "list100": TOKEN, "list10000": TOKEN, "create": TOKEN}
+            if target.stateful:
+                tokens["list100"] = seed_account(target.port, "bench-100", 100)
+                tokens["list10000"] = seed_account(target.port, "bench-10000", 10_000)
+                tokens["create"] = seed_account(target.port, "bench-create", 0)
+                captured = {
+                    "detail": request(target.port, "GET", "/api/v1/servers/12345/"),
+                    "list100": request(target.port, "GET", "/api/v1/servers/", token=tokens["list100"]),
+                    "list10000": request(target.port, "GET", "/api/v1/servers/", token=tokens["list10000"]),
+                    "create": request(target.port, "POST", "/api/v1/servers/", ORDER, token=tokens["create"]),
+                }
+                bodies.write_text(json.dumps({k: [s, json.dumps(b, separators=(",", ":"))]
+                                              for k, (s, b) in captured.items()}))  # fmt: skip
+            workloads = [("GET detail", "GET", "/api/v1/servers/12345/?bench=detail", "detail", None),
+                         ("GET list of 100", "GET", "/api/v1/servers/?bench=list100", "list100", None),
+                         ("GET list of 10,000", "GET", "/api/v1/servers/?bench=list10000", "list10000", None),
+                         ("POST create", "POST", "/api/v1/servers/?bench=create", "create", ORDER)]  # fmt: skip
+            for label, method, path, kind, body in workloads:
+                for conns in connections:
+                    if kind == "list10000" and conns != connections[0]:
+                        continue
+                    result = wrk(target.port, method, path, tokens[kind], body, conns, args.duration)
+                    drain(target.port)
+                    rows.append((target.name, label, conns, result))
+                    print(f"  {target.name:<22} {label:<20} {conns:>3} conns {result['rps']:>9,.0f} req/s", flush=True)
+                    if target.stateful and kind == "create":
+                        request(target.port, "POST", "/_mockvps/accounts/bench-create/reset")
+            if key != "ceiling":
+                os.sched_setaffinity(0, {int(LOAD_CPU)}) if (os.cpu_count() or 1) > 1 else None
+                result = asyncio.run(sessions(target.port, TOKEN, args.duration, 16))
+                rows.append((target.name, "mixed session", 16, result))
+                print(f"  {target.name:<22} {'mixed session':<20}  16 conns {result['rps']:>9,.0f} req/s", flush=True)
+            facts["rss_loaded_mb"] = rss_mb(target.process.pid)  # type: ignore[union-attr]
+        facts["startup_s"] = target.startup_seconds(5)
+    if "mockvps" in chosen and not args.quick:
+        state = state_with(100_000)
+        mock = targets["mockvps"]
+        with mock.running(["--state", str(state)]):
+            extra[mock.name]["rss_100k_mb"] = rss_mb(mock.process.pid)  # type: ignore[union-attr]
+        state.unlink()
+    bodies.unlink()
+    report(rows, extra)
+    return 0
+
+
+def platform() -> str:
+    import platform as p
+
+    return f"{p.system()} {p.machine()}, Python {p.python_version()}"
+
+
+def report(rows: list[tuple[str, str, int, dict[str, float]]], extra: dict[str, dict[str, float]]) -> None:
+    print()
+    print("| target | workload | conns | req/s | p50 ms | p99 ms | errors |")
+    print("|---|---|---:|---:|---:|---:|---:|")
+    for name, label, conns, r in rows:
+        print(f"| {name} | {label} | {conns} | {r['rps']:,.0f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | "
+              f"{int(r['errors'])} |")  # fmt: skip
+    print()
+    print("| target | start-up to first 200 (median of 5) | RSS idle | RSS after load | RSS with 100,000 servers |")
+    print("|---|---:|---:|---:|---:|")
+    for name, f in extra.items():
+        hundred_k = f"{f['rss_100k_mb']:.0f} MB" if "rss_100k_mb" in f else "-"
+        print(f"| {name} | {f.get('startup_s', 0) * 1000:.0f} ms | {f['rss_idle_mb']:.0f} MB | "
+              f"{f['rss_loaded_mb']:.0f} MB | {hundred_k} |")  # fmt: skip
+    ratios(rows, extra)
+
+
+def ratios(rows: list[tuple[str, str, int, dict[str, float]]], extra: dict[str, dict[str, float]]) -> None:
+    def rps(target: str, label: str, conns: int = 16) -> float | None:
+        return next((r["rps"] for n, lab, c, r in rows if n.startswith(target) and lab == label and c == conns), None)
+
+    print()
+    print("Goals, as ratios within this run:")
+    for label in ("GET detail", "GET list of 100", "POST create"):
+        mock, prism, ceiling = rps("mockvps", label), rps("Prism", label), rps("bare", label)
+        if mock and prism:
+            print(f"  {label}: {mock / prism:.1f}x Prism")
+        if mock and ceiling:
+            print(f"  {label}: {mock / ceiling:.0%} of the ceiling")
+    small, large = rps("mockvps", "GET list of 100"), rps("mockvps", "GET list of 10,000")
+    if small and large:
+        print(f"  list cost: {(1 / large - 1 / small) / 9_900 * 1e6:.2f} us per server "
+              f"(from 100 to 10,000 servers)")  # fmt: skip
+    p99 = next((r["p99_ms"] for n, lab, c, r in rows if n == "mockvps" and lab == "GET detail" and c == 64), None)
+    if p99 is not None:
+        print(f"  p99 of GET detail at 64 connections: {p99:.2f} ms")
+    errors = sum(int(r["errors"]) for n, _, _, r in rows if n == "mockvps")
+    print(f"  mockvps errors under load: {errors}")
+    mock = extra.get("mockvps", {})
+    if mock:
+        print(f"  mockvps start-up {mock.get('startup_s', 0) * 1000:.0f} ms, idle RSS {mock['rss_idle_mb']:.0f} MB"
+              + (f", 100,000 servers {mock['rss_100k_mb']:.0f} MB" if "rss_100k_mb" in mock else ""))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
