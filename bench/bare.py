@@ -9,7 +9,8 @@ import json
 import os
 from urllib.parse import parse_qs
 
-_raw = json.loads(open(os.environ["BENCH_BODIES"]).read()) if os.environ.get("BENCH_BODIES") else {}
+_path = os.environ.get("BENCH_BODIES")
+_raw = json.loads(open(_path).read()) if _path else {}  # noqa: SIM115 - read once at import
 _BODIES = {name: (status, body.encode()) for name, (status, body) in _raw.items()}
 _FALLBACK = (200, b'{"id":12345}')
 

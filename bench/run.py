@@ -159,11 +159,9 @@ def wrk(port: int, method: str, path: str, token: str, body: Any, connections: i
         lua_body = f"wrk.body = {json.dumps(json.dumps(body))}" if body is not None else ""
         script.write(WRK_SCRIPT.format(method=method, token=token, body=lua_body))
     try:
-        out = subprocess.run(
-            pinned(LOAD_CPU) + ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout", "5s", "-s",
-                                script.name, f"http://127.0.0.1:{port}{path}"],
-            capture_output=True, text=True, timeout=seconds + 60,
-        ).stdout  # fmt: skip
+        argv = ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout", "5s",
+                "-s", script.name, f"http://127.0.0.1:{port}{path}"]  # fmt: skip
+        out = subprocess.run([*pinned(LOAD_CPU), *argv], capture_output=True, text=True, timeout=seconds + 60).stdout
     finally:
         os.unlink(script.name)
     line = next(ln for ln in out.splitlines() if ln.startswith("RESULT"))
@@ -387,8 +385,10 @@ def ratios(rows: list[tuple[str, str, int, dict[str, float]]], extra: dict[str, 
     print(f"  mockvps errors under load: {errors}")
     mock = extra.get("mockvps", {})
     if mock:
-        print(f"  mockvps start-up {mock.get('startup_s', 0) * 1000:.0f} ms, idle RSS {mock['rss_idle_mb']:.0f} MB"
-              + (f", 100,000 servers {mock['rss_100k_mb']:.0f} MB" if "rss_100k_mb" in mock else ""))
+        print(
+            f"  mockvps start-up {mock.get('startup_s', 0) * 1000:.0f} ms, idle RSS {mock['rss_idle_mb']:.0f} MB"
+            + (f", 100,000 servers {mock['rss_100k_mb']:.0f} MB" if "rss_100k_mb" in mock else "")
+        )
 
 
 if __name__ == "__main__":

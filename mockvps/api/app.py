@@ -3,55 +3,77 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any
 
-from fastapi import FastAPI
-
-from mockvps.api import control
-from mockvps.api.errors import install_error_handlers
 from mockvps.api.faults import FaultSet, QuietDrops
 from mockvps.api.journal import Journal
-from mockvps.api.openapi import contract_document
-from mockvps.api.public import Frontdoor
+from mockvps.api.public import PUBLIC_PREFIX, PublicAPI
 from mockvps.backend import Backend
 from mockvps.clock import Clock, SystemClock
 from mockvps.settings import Settings
 
-__all__ = ["create_app"]
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+    from starlette.types import Receive, Scope, Send
+
+__all__ = ["MockApp", "create_app"]
+
+
+class MockApp:
+    """The mock as one ASGI app: the public API in front, the control API and documentation behind it.
+
+    `state` holds everything: settings, backend, journal, fault rules. The control API is a FastAPI app built
+    on its first request, so that start-up does not wait for FastAPI to import.
+    """
+
+    def __init__(self, settings: Settings, clock: Clock, backend: Backend | None) -> None:
+        self.state = SimpleNamespace()
+        self.state.settings = settings
+        self.state.initial_backend = lambda: settings.backend(clock)
+        self.state.backend = backend or self.state.initial_backend()
+        self.state.journal = Journal(settings.journal_size)
+        self.state.faults = FaultSet()
+        self.public = PublicAPI(self.state)
+        self._control: FastAPI | None = None
+
+    @property
+    def control(self) -> FastAPI:
+        if self._control is None:
+            from mockvps.api.control_app import build_control_app
+
+            self._control = build_control_app(self.state)
+        return self._control
+
+    def openapi(self) -> dict[str, Any]:
+        """The contract document, as the app serves it at /openapi.json."""
+        return self.control.openapi()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(PUBLIC_PREFIX):
+            await self.public(scope, receive, send)
+        elif scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+                elif message["type"] == "lifespan.shutdown":
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        else:
+            await self.control(scope, receive, send)
 
 
 def create_app(
     settings: Settings | None = None, *, clock: Clock | None = None, backend: Backend | None = None
-) -> FastAPI:
+) -> MockApp:
     """A mock of the Servers API with its own state.
 
     `backend` replaces the state built from `settings` (the catalog, accounts and delays); `clock` is the
     source of time for that state (the system clock unless given).
     """
-    settings = settings or Settings()
-    base = clock or SystemClock()
-    app = FastAPI(title="mockvps", redirect_slashes=False)
-    app.state.settings = settings
-    app.state.initial_backend = lambda: settings.backend(base)
-    app.state.backend = backend or app.state.initial_backend()
-    app.state.journal = Journal(settings.journal_size)
-    app.state.faults = FaultSet()
-    app.include_router(control.health_router)
-    app.include_router(control.router)
-    app.add_middleware(Frontdoor, state=app.state)  # the public API, ahead of FastAPI's routing
     _quiet_drops()
-    install_error_handlers(app)
-
-    document: dict[str, Any] | None = None
-
-    def openapi() -> dict[str, Any]:
-        nonlocal document
-        if document is None:
-            document = contract_document()
-        return document
-
-    app.openapi = openapi  # type: ignore[method-assign]
-    return app
+    return MockApp(settings or Settings(), clock or SystemClock(), backend)
 
 
 def _quiet_drops() -> None:

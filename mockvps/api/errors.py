@@ -1,29 +1,21 @@
 """Every error answer, in one place: domain errors by the table below, HTTP-level ones as they come.
 
+`render` is all the public API needs; the control API's FastAPI handlers (`control_app`) use it too.
+
 Answers follow Django REST framework, which the live service evidently runs: `{"detail": "..."}`, or
 `{"field": ["message", ...]}` for bad fields. No 422 and no stack trace ever leaves the mock.
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from starlette.exceptions import HTTPException
-from starlette.responses import Response
-
 from mockvps import errors
-from mockvps.api.faults import DropConnection
-from mockvps.api.responses import JSONResponse
 from mockvps.api.schemas import PATTERN_MESSAGES
 from mockvps.api.wire import BodyInvalid, HttpError
 
-__all__ = ["AUTHENTICATE", "STATUS_OF", "field_errors", "install_error_handlers", "render", "status_of"]
-
-log = logging.getLogger("mockvps")
+__all__ = ["AUTHENTICATE", "STATUS_OF", "field_errors", "render", "status_of"]
 
 STATUS_OF: dict[type[errors.MockVPSError], int] = {
     errors.AuthenticationError: 401,
@@ -92,46 +84,3 @@ def _message(name: str, problem: Mapping[str, Any]) -> str:
         case "enum":
             return f"Select a valid choice. {problem.get('input')} is not one of the available choices."
     return str(problem.get("msg", "Invalid value."))
-
-
-def _error_response(exc: Exception) -> Response:
-    status, payload, headers = render(exc)
-    if payload is None:
-        return Response(status_code=status, headers=headers)
-    return JSONResponse(payload, status_code=status, headers=headers)
-
-
-async def _on_error(request: Request, exc: Exception) -> Response:
-    return _error_response(exc)
-
-
-async def _on_request_invalid(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, RequestValidationError)
-    problems: Sequence[Mapping[str, Any]] = exc.errors()
-    if any(p.get("loc", ("",))[0] == "path" for p in problems):
-        return _error_response(errors.NotFound())
-    return JSONResponse(field_errors(problems), status_code=400)
-
-
-async def _on_http_exception(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, HTTPException)
-    if exc.status_code == 404:
-        return _error_response(errors.NotFound())
-    if exc.status_code == 405:
-        return JSONResponse({"detail": f'Method "{request.method}" not allowed.'}, status_code=405, headers=exc.headers)
-    return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
-
-
-async def _on_unexpected(request: Request, exc: Exception) -> Response:
-    if isinstance(exc, DropConnection):  # a fault rule's doing: the answer has started, the connection goes
-        return Response(status_code=500)
-    log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
-    return JSONResponse({"detail": "Internal server error."}, status_code=500)
-
-
-def install_error_handlers(app: FastAPI) -> None:
-    for kind in (errors.MockVPSError, BodyInvalid, HttpError):
-        app.add_exception_handler(kind, _on_error)
-    app.add_exception_handler(RequestValidationError, _on_request_invalid)
-    app.add_exception_handler(HTTPException, _on_http_exception)
-    app.add_exception_handler(Exception, _on_unexpected)

@@ -16,7 +16,8 @@ CREATED_MESSAGE = "Server is being provisioned. This may take 2-5 minutes."
 
 
 def timestamp(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    """ISO 8601 in UTC to the second, as the documentation writes it: 2025-01-16T15:30:00Z."""
+    return moment.isoformat(timespec="seconds")[:19] + "Z"  # several times faster than strftime
 
 
 def _plan(server: Server) -> dict[str, Any]:
