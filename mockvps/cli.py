@@ -137,6 +137,7 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"mockvps: {exc.detail}", file=sys.stderr)
         return 2
 
+    _release_freed_memory()
     import uvicorn
 
     family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
@@ -169,3 +170,13 @@ def _serve(args: argparse.Namespace) -> int:
     config = uvicorn.Config(app, log_level=settings.log_level, server_header=False, timeout_graceful_shutdown=1)
     Server(config).run(sockets=[sock])
     return 0
+
+
+def _release_freed_memory() -> None:
+    """Hand back to the system what loading a big --state file left free (glibc keeps it otherwise)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to do
+        pass

@@ -226,6 +226,7 @@ def _restore_server(backend: Backend, catalog: Catalog, raw: object, where: str)
     location = r.text("location")
     if location not in catalog.locations:
         raise r.fail("location", "a location of the catalog")
+    location = catalog.locations[catalog.locations.index(location)]  # one string per location, not per server
     usage = None
     if r.data.get("usage") is not None:
         u = _Reader(r.data["usage"], f"{where}.usage")

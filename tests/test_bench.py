@@ -1,0 +1,20 @@
+"""A smoke run of the benchmark: it runs and prints its table. It asserts nothing about speed."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_the_benchmark_runs_and_reports() -> None:
+    result = subprocess.run([sys.executable, "bench/run.py", "--quick", "--targets", "mockvps,ceiling"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    table = result.stdout
+    for row in ("| mockvps | GET detail | 16 |", "| mockvps | POST create | 16 |", "| mockvps | mixed session | 16 |",
+                "| bare ASGI (ceiling) | GET detail | 16 |"):  # fmt: skip
+        assert row in table
+    assert "mockvps errors under load: 0" in table
