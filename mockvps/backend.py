@@ -365,6 +365,15 @@ class Backend:
     def unsuspend_server(self, account: Account, server_id: int) -> Server:
         return self._act(account, server_id, Action.UNSUSPEND)
 
+    def next_transition(self, account: Account, server: Server) -> tuple[ServerStatus, datetime | None] | None:
+        """Where a server in transition goes next, and when (None: only when an operator advances it)."""
+        if server.status not in lifecycle.SETTLES:
+            return None
+        target, kind = lifecycle.SETTLES[server.status]
+        if self._waits_for_operator(account, server):
+            return target, None
+        return target, server.since + self._delays(account).of(kind)
+
     def advance_server(self, account: Account, server_id: int) -> Server | None:
         """Move a server in transition to its next status now; None when that ends a failing provisioning."""
         server = self.get_server(account, server_id)
@@ -436,12 +445,9 @@ class Backend:
         """Bring a server to where its lifecycle stands at `now`; False when it turned out to be gone."""
         if server.status not in lifecycle.SETTLES:  # stable: nothing can be due (the common case, checked first)
             return True
-        if account.mode is TransitionMode.MANUAL or (
-            server.outcome is Outcome.HANG and server.status is ServerStatus.PROVISIONING
-        ):
+        if self._waits_for_operator(account, server):
             return True
-        delays = Delays(timedelta(0), timedelta(0)) if account.mode is TransitionMode.IMMEDIATE else None
-        status, since = lifecycle.settle(server.status, server.since, now, delays or account.delays or self.delays)
+        status, since = lifecycle.settle(server.status, server.since, now, self._delays(account))
         if status is server.status:
             return True
         if self._ends_in_failure(server):
@@ -449,6 +455,17 @@ class Backend:
             return False
         self._enter(server, status, since)
         return True
+
+    @staticmethod
+    def _waits_for_operator(account: Account, server: Server) -> bool:
+        return account.mode is TransitionMode.MANUAL or (
+            server.outcome is Outcome.HANG and server.status is ServerStatus.PROVISIONING
+        )
+
+    def _delays(self, account: Account) -> Delays:
+        if account.mode is TransitionMode.IMMEDIATE:
+            return Delays(timedelta(0), timedelta(0))
+        return account.delays or self.delays
 
     @staticmethod
     def _ends_in_failure(server: Server) -> bool:

@@ -469,3 +469,42 @@ def test_a_bad_journal_query_is_400(control: ControlClient) -> None:
     with pytest.raises(ControlError) as refused:
         control._call("GET", "/journal", params={"status": "teapot"})
     assert refused.value.status == 400 and "status" in refused.value.body
+
+
+def test_an_account_s_servers_show_their_next_transition(control: ControlClient, client: TestClient) -> None:
+    created = client.post(SERVERS, json=CREATE).json()
+    states = {s["id"]: s for s in control._call("GET", "/accounts/default/servers")}
+    assert (states[12345]["next_status"], states[12345]["next_at"]) == (None, None)
+    mine = states[created["id"]]
+    assert mine["status"] == "provisioning" and mine["next_status"] == "active"
+    assert mine["next_at"] == "2025-01-16T15:33:00Z"  # created at 15:30:00, provisioning takes 180 s here
+    control.scoped("default").update(mode="manual")
+    manual = {s["id"]: s for s in control._call("GET", "/accounts/default/servers")}[created["id"]]
+    assert (manual["next_status"], manual["next_at"]) == ("active", None)
+
+
+def test_the_journal_keeps_the_answer(control: ControlClient, client: TestClient) -> None:
+    client.get(f"{SERVERS}999/")
+    (entry,) = control.journal()
+    assert entry["answer"] == {"detail": "Not found."}
+
+
+def test_the_dashboard_page_is_served_and_its_data_is_protected(clock: VirtualClock) -> None:
+    app = create_app(Settings(admin_token="s3cret"), clock=clock)
+    with TestClient(app, follow_redirects=False) as client:
+        assert client.get("/_mockvps/ui").headers["location"] == "/_mockvps/ui/"
+        page = client.get("/_mockvps/ui/")
+        assert page.status_code == 200 and "mockvps dashboard" in page.text
+        assert client.get("/_mockvps/ui/dashboard.js").status_code == 200
+        assert client.get("/_mockvps/accounts/default/servers").status_code == 401
+        assert client.get("/_mockvps/journal").status_code == 401
+
+
+@pytest.mark.parametrize("page", ["/docs", "/redoc", "/_mockvps/docs"])
+def test_documentation_pages_load_their_assets_from_the_mock(anon: TestClient, page: str) -> None:
+    import re
+
+    html = anon.get(page).text
+    sources = re.findall(r'(?:src|href)="([^"]+)"', html)
+    assert sources and all(s.startswith("/_mockvps/assets/") for s in sources), sources
+    assert all(anon.get(s).status_code == 200 for s in sources)

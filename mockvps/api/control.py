@@ -29,6 +29,7 @@ from mockvps.api.control_schemas import (
     JournalEntry,
     NextProvisioning,
     ServerSeed,
+    ServerState,
 )
 from mockvps.api.deps import BackendDep, ServerIdDep, json_body, request_body
 from mockvps.api.journal import JournalQuery
@@ -283,6 +284,21 @@ _time_routes("/accounts/{name}", _account_clock, "OfAccount", "account's own")
 
 def _server_answer(server: Any) -> Response:
     return JSONResponse(views.detail(server))
+
+
+@router.get("/accounts/{name}/servers", operation_id="listAccountServers", response_model=list[ServerState])
+async def list_account_servers(name: AccountName, backend: BackendDep) -> Response:
+    """The account's servers as its client sees them, each with its next transition and when it is due."""
+    account = backend.account(name)
+    states = []
+    for server in backend.list_servers(account):
+        upcoming = backend.next_transition(account, server)
+        states.append({
+            **views.detail(server),
+            "next_status": upcoming[0].value if upcoming else None,
+            "next_at": views.timestamp(upcoming[1]) if upcoming and upcoming[1] else None,
+        })  # fmt: skip
+    return JSONResponse(states)
 
 
 @router.post(

@@ -1,4 +1,4 @@
-"""The control API and the documentation pages, as a FastAPI app behind the public API.
+"""The control API, the dashboard and the documentation pages, as a FastAPI app behind the public API.
 
 Built on first use (`app.MockApp.control`): FastAPI takes longer to import than the rest of the mock takes to
 start, and a client of the public API never needs it.
@@ -9,12 +9,15 @@ from __future__ import annotations
 import inspect
 import logging
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from starlette.exceptions import HTTPException
-from starlette.responses import Response
+from starlette.responses import HTMLResponse, Response
+from starlette.staticfiles import StaticFiles
 
 from mockvps import errors
 from mockvps.api import control
@@ -35,11 +38,25 @@ _NO_TELEMETRY: dict[str, Any] = (
 )
 
 
+UI = Path(__file__).resolve().parents[1] / "ui"
+ASSETS = "/_mockvps/assets"
+
+
+def _assets_directory() -> Path:
+    """Swagger UI and ReDoc as the fastapi-offline package ships them: the pages work with no network."""
+    import fastapi_offline
+
+    return Path(fastapi_offline.__file__).resolve().parent / "static"
+
+
 def build_control_app(state: Any) -> FastAPI:
-    app = FastAPI(title="mockvps", redirect_slashes=False, **_NO_TELEMETRY)
+    app = FastAPI(title="mockvps", redirect_slashes=False, docs_url=None, redoc_url=None, **_NO_TELEMETRY)
     app.state = state  # the mock's own state object: the control routes read it as request.app.state
     app.include_router(control.health_router)
     app.include_router(control.router)
+    app.mount(ASSETS, StaticFiles(directory=_assets_directory()), name="assets")
+    app.mount("/_mockvps/ui", StaticFiles(directory=UI, html=True), name="ui")
+    _documentation_pages(app)
     for kind in (errors.MockVPSError, BodyInvalid, HttpError):
         app.add_exception_handler(kind, _on_error)
     app.add_exception_handler(RequestValidationError, _on_request_invalid)
@@ -55,6 +72,32 @@ def build_control_app(state: Any) -> FastAPI:
 
     app.openapi = openapi  # type: ignore[method-assign]
     return app
+
+
+def _documentation_pages(app: FastAPI) -> None:
+    def swagger(document: str, title: str) -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=document, title=title, swagger_js_url=f"{ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{ASSETS}/swagger-ui.css", swagger_favicon_url=f"{ASSETS}/favicon.png",
+        )  # fmt: skip
+
+    @app.get("/_mockvps/ui", include_in_schema=False)
+    async def dashboard() -> Response:
+        return Response(status_code=301, headers={"Location": "/_mockvps/ui/"})
+
+    @app.get("/docs", include_in_schema=False)
+    async def contract_docs() -> HTMLResponse:
+        return swagger("/openapi.json", "VPS.org Servers API")
+
+    @app.get("/redoc", include_in_schema=False)
+    async def contract_redoc() -> HTMLResponse:
+        return get_redoc_html(openapi_url="/openapi.json", title="VPS.org Servers API", with_google_fonts=False,
+                              redoc_js_url=f"{ASSETS}/redoc.standalone.js",
+                              redoc_favicon_url=f"{ASSETS}/favicon.png")  # fmt: skip
+
+    @app.get("/_mockvps/docs", include_in_schema=False)
+    async def control_docs() -> HTMLResponse:
+        return swagger("/_mockvps/openapi.json", "mockvps control API")
 
 
 def _error_response(exc: Exception) -> Response:

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from mockvps.api.schemas import Hostname, Name
+from mockvps.api.schemas import Hostname, Name, ServerDetail
 from mockvps.lifecycle import ServerStatus, TransitionMode
 
 __all__ = [
@@ -25,6 +25,7 @@ __all__ = [
     "JournalEntry",
     "NextProvisioning",
     "ServerSeed",
+    "ServerState",
     "SshKeyEntry",
 ]
 
@@ -161,7 +162,15 @@ class JournalEntry(BaseModel):
     body: Any
     status: int
     fault: int | None
+    answer: Any = Field(description="What the mock answered (JSON, or text), as far as 64 KiB.")
 
 
 class Count(BaseModel):
     count: int
+
+
+class ServerState(ServerDetail):
+    """A server as the public API shows it, and what happens to it next."""
+
+    next_status: ServerStatus | None = Field(description="Where its current transition leads (null: none).")
+    next_at: datetime | None = Field(description="When, by the account's clock (null: when an operator says).")

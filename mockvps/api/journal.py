@@ -23,12 +23,13 @@ class JournalEntry:
     body: Any
     status: int
     fault: int | None
+    answer: Any = None
 
     def describe(self) -> dict[str, Any]:
         return {
             "id": self.id, "time": self.time, "account": self.account, "method": self.method, "path": self.path,
             "query": self.query, "operation": self.operation, "body": self.body, "status": self.status,
-            "fault": self.fault,
+            "fault": self.fault, "answer": self.answer,
         }  # fmt: skip
 
 

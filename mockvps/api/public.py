@@ -86,11 +86,13 @@ class PublicAPI:
                 chunks.append(message.get("body", b""))
             return message
 
-        status = 500
+        status, answer = 500, b""
         try:
-            if rule is not None and await _apply_fault(rule, tee, send):
-                status = rule.status or 0
-                return
+            if rule is not None:
+                faulted = await _apply_fault(rule, tee, send)
+                if faulted is not None:
+                    status, answer = rule.status or 0, faulted
+                    return
             try:
                 if route is None:
                     raise self._not_routed(path, scope)
@@ -115,12 +117,13 @@ class PublicAPI:
             except Exception:  # a bug of the mock: say so plainly, never with a stack trace
                 log.exception("unexpected error on %s %s", method, path)
                 status, payload, headers = 500, {"detail": "Internal server error."}, {}
-            await _send(send, status, payload, headers)
+            answer = await _send(send, status, payload, headers)
         finally:
             state.journal.record(
                 time=timestamp(backend.clock.now()), account=facts.account, method=method, path=path,
                 query=scope["query_string"].decode("latin-1"), operation=facts.operation,
                 body=_readable(b"".join(chunks)), status=status, fault=rule.id if rule else None,
+                answer=_readable(answer[:JOURNAL_BODY_LIMIT]),
             )  # fmt: skip
 
     @staticmethod
@@ -132,30 +135,31 @@ class PublicAPI:
         return NotFound()
 
 
-async def _send(send: Send, status: int, payload: Any, headers: dict[str, str]) -> None:
+async def _send(send: Send, status: int, payload: Any, headers: dict[str, str]) -> bytes:
+    """Send an answer; returns its body, for the journal."""
     body = b"" if payload is None else payload if isinstance(payload, bytes) else orjson.dumps(payload)
     raw_headers = [JSON_TYPE] if payload is not None else []
     raw_headers += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
     raw_headers.append((b"content-length", str(len(body)).encode()))
     await send({"type": "http.response.start", "status": status, "headers": raw_headers})
     await send({"type": "http.response.body", "body": body})
+    return body
 
 
-async def _apply_fault(rule: FaultRule, receive: Receive, send: Send) -> bool:
-    """Apply a fault; True when it answered (or dropped) the request itself."""
+async def _apply_fault(rule: FaultRule, receive: Receive, send: Send) -> bytes | None:
+    """Apply a fault; the body it answered with when it answered the request itself, else None."""
     delay = rule.latency()
     if delay:
         await asyncio.sleep(delay)
     if not rule.drop and rule.status is None:
-        return False
+        return None
     while (await receive()).get("more_body"):  # read the request, so the journal shows what was sent
         pass
     if rule.drop:
         await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"65536")]})
         raise DropConnection()
     assert rule.status is not None
-    await _send(send, rule.status, rule.body, rule.headers)
-    return True
+    return await _send(send, rule.status, rule.body, rule.headers)
 
 
 def _readable(body: bytes) -> Any:

@@ -1,0 +1,115 @@
+"""The dashboard and the offline documentation pages, in a real headless Chromium (Debian's packages).
+
+These tests fail, never skip, when Chromium or its driver is missing: `.ci/run` installs them.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.test_cli import Served
+
+ROOT = Path(__file__).resolve().parents[1]
+SCREENSHOTS = ROOT / "reports" / "screenshots"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+AUTH = {"Authorization": "Bearer mockvps-dev-token"}
+
+
+def browser(offline: bool) -> object:
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    for program in (CHROMIUM, CHROMEDRIVER):
+        if not Path(program).exists():
+            pytest.fail(f"{program} is missing: apt-get install chromium chromium-driver")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--window-size=1400,1000", f"--user-data-dir={tempfile.mkdtemp()}"):  # fmt: skip
+        options.add_argument(flag)
+    if offline:
+        # Every address but loopback goes to a proxy that does not exist: the network is unreachable.
+        options.add_argument("--proxy-server=http://127.0.0.1:9")
+    return webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
+
+
+@pytest.fixture
+def mock() -> Iterator[Served]:
+    server = Served("--provisioning-delay", "300", "--log-level", "warning")
+    yield server
+    server.stop()
+
+
+def wait_for(driver: object, condition: object, timeout: float = 15) -> object:
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, timeout).until(condition)  # type: ignore[arg-type]
+
+
+def status_of(driver: object, server_id: int) -> str | bool:
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+    from selenium.webdriver.common.by import By
+
+    try:
+        row = driver.find_element(By.CSS_SELECTOR, f'#servers tr[data-server="{server_id}"]')  # type: ignore[attr-defined]
+        return row.find_elements(By.TAG_NAME, "td")[2].text or False
+    except (NoSuchElementException, StaleElementReferenceException, IndexError):
+        return False
+
+
+def test_the_dashboard_shows_a_server_provision_and_turn_active_when_the_clock_is_advanced(mock: Served) -> None:
+    from selenium.webdriver.common.by import By
+
+    driver = browser(offline=True)
+    try:
+        driver.get(f"{mock.url}/_mockvps/ui/")  # type: ignore[attr-defined]
+        wait_for(driver, lambda d: status_of(d, 12345) == "active")
+        created = httpx.post(
+            f"{mock.url}/api/v1/servers/",
+            headers=AUTH,
+            json={"name": "from-the-test", "plan_id": 1, "os_id": 5, "location": "us-west"},
+        ).json()
+        wait_for(driver, lambda d: status_of(d, created["id"]) == "provisioning")
+        row = driver.find_element(By.CSS_SELECTOR, f'#servers tr[data-server="{created["id"]}"]')  # type: ignore[attr-defined]
+        assert re.search(r"active in [45] min", row.text), row.text  # the time until the next transition
+        driver.find_element(By.ID, "advance-600").click()  # type: ignore[attr-defined]
+        wait_for(driver, lambda d: status_of(d, created["id"]) == "active")
+        journal = driver.find_element(By.ID, "journal").text  # type: ignore[attr-defined]
+        assert "POST /api/v1/servers/ 201" in journal
+        driver.find_element(By.XPATH, "//table[@id='journal']//td[text()='POST']").click()  # type: ignore[attr-defined]
+        wait_for(driver, lambda d: "from-the-test" in d.find_element(By.ID, "entry-answer").text)
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        driver.save_screenshot(str(SCREENSHOTS / "dashboard.png"))  # type: ignore[attr-defined]
+    finally:
+        driver.quit()  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("page", "expected"),
+    [
+        ("/docs", ["listServers", "createServer", "rebootServer"]),
+        ("/redoc", ["List all servers", "Create a new server", "Reboot a server"]),
+        ("/_mockvps/docs", ["createAccount", "advanceClock", "addFault"]),
+    ],
+)
+def test_the_documentation_renders_with_no_network(mock: Served, page: str, expected: list[str]) -> None:
+    from selenium.webdriver.common.by import By
+
+    driver = browser(offline=True)
+    try:
+        driver.get(mock.url + page)  # type: ignore[attr-defined]
+        wait_for(driver, lambda d: all(e in d.find_element(By.TAG_NAME, "body").get_attribute("innerHTML")
+                                       for e in expected), timeout=30)  # fmt: skip
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        driver.save_screenshot(str(SCREENSHOTS / f"{page.strip('/').replace('/', '-')}.png"))  # type: ignore[attr-defined]
+    finally:
+        driver.quit()  # type: ignore[attr-defined]
