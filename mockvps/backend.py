@@ -26,6 +26,7 @@ from mockvps.errors import (
     ConfigurationError,
     InsufficientBalance,
     InvalidToken,
+    LimitReached,
     NotFound,
     ValidationFailed,
 )
@@ -36,6 +37,7 @@ __all__ = [
     "Account",
     "AccountSpec",
     "Backend",
+    "Limits",
     "Outcome",
     "ResourceUsage",
     "Server",
@@ -153,6 +155,12 @@ class Account:
         return self.spec.name
 
 
+@dataclass(frozen=True, slots=True)
+class Limits:
+    max_servers_per_account: int = 100_000
+    max_accounts: int = 10_000
+
+
 class ServerChanges(TypedDict, total=False):
     name: str
     hostname: str | None
@@ -173,10 +181,12 @@ class Backend:
         accounts: Iterable[AccountSpec] = (),
         ipv4_pool: AddressPool | None = None,
         ipv6_pool: AddressPool | None = None,
+        limits: Limits | None = None,
     ) -> None:
         self.catalog = catalog
         self.clock = ControllableClock(clock)
         self.delays = delays or Delays()
+        self.limits = limits or Limits()
         self.accounts: dict[str, Account] = {}
         self._tokens: dict[bytes, Account] = {}
         self.ipv4_pool = ipv4_pool or default_ipv4_pool()
@@ -189,6 +199,8 @@ class Backend:
     def add_account(self, spec: AccountSpec) -> Account:
         if spec.name in self.accounts:
             raise ConfigurationError(f"account {spec.name!r} is defined twice")
+        if len(self.accounts) >= self.limits.max_accounts:
+            raise LimitReached(f"The mock holds its limit of {self.limits.max_accounts} accounts.")
         digests = [token_digest(t) for t in spec.tokens] + list(spec.token_digests)
         if not digests:
             raise ConfigurationError(f"account {spec.name!r} has no token")
@@ -285,6 +297,8 @@ class Backend:
         if errors:
             raise ValidationFailed(errors)
         assert plan is not None and image is not None
+        if len(account.servers) >= self.limits.max_servers_per_account:
+            raise LimitReached(f"The account holds its limit of {self.limits.max_servers_per_account} servers.")
         if account.balance < plan.price:
             raise InsufficientBalance(
                 f"Insufficient balance: the plan {plan.name} costs {plan.price} per month "

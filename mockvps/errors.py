@@ -23,6 +23,7 @@ __all__ = [
     "ConfigurationError",
     "InsufficientBalance",
     "InvalidToken",
+    "LimitReached",
     "MockVPSError",
     "NotAuthenticated",
     "NotFound",
@@ -72,6 +73,10 @@ class InsufficientBalance(MockVPSError):
 
 
 class AddressPoolExhausted(MockVPSError):
+    pass
+
+
+class LimitReached(MockVPSError):
     pass
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from mockvps.backend import AccountSpec, Backend
+from mockvps.backend import AccountSpec, Backend, Limits
 from mockvps.catalog import Catalog, default_catalog, load_catalog, parse_ssh_keys
 from mockvps.clock import Clock
 from mockvps.errors import ConfigurationError
@@ -37,6 +37,10 @@ class Settings(BaseSettings):
     admin_token: str | None = Field(None, min_length=1, description="If set, every control call needs it.")
     journal_size: int = Field(1000, ge=1, description="Journal entries kept (the oldest go first).")
     state: Path | None = Field(None, description="A snapshot (JSON) to start from instead of the accounts.")
+    max_header_size: int = Field(16 * 1024, ge=1024, description="Largest request header block in bytes (else 431).")
+    max_json_depth: int = Field(64, ge=2, description="Deepest nesting a JSON body may have (else 400).")
+    max_servers_per_account: int = Field(100_000, ge=1, description="Servers one account may hold (else 400).")
+    max_accounts: int = Field(10_000, ge=1, description="Accounts the mock may hold (else 400).")
     log_level: str = Field("info", description="uvicorn's log level.")
 
     def delays(self) -> Delays:
@@ -56,8 +60,12 @@ class Settings(BaseSettings):
                 data = json.loads(self.state.read_text(encoding="utf-8"))
             except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
                 raise ConfigurationError(f"state file {self.state}: {exc}") from exc
-            return restore_state(data, self.load_catalog(), clock, self.delays())
-        return Backend(catalog=self.load_catalog(), clock=clock, delays=self.delays(), accounts=self.account_specs())
+            return restore_state(data, self.load_catalog(), clock, self.delays(), self.limits())
+        return Backend(catalog=self.load_catalog(), clock=clock, delays=self.delays(), accounts=self.account_specs(),
+                       limits=self.limits())  # fmt: skip
+
+    def limits(self) -> Limits:
+        return Limits(max_servers_per_account=self.max_servers_per_account, max_accounts=self.max_accounts)
 
     def account_specs(self) -> list[AccountSpec]:
         default = AccountSpec(name="default", tokens=(self.token,), balance=self.balance, examples=not self.empty)

@@ -12,10 +12,10 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
 from mockvps.addresses import AddressPool
-from mockvps.backend import AccountSpec, Backend, Outcome, ResourceUsage, Server
+from mockvps.backend import AccountSpec, Backend, Limits, Outcome, ResourceUsage, Server
 from mockvps.catalog import Catalog, SshKey, catalog_to_dict, parse_catalog
 from mockvps.clock import Clock, ControllableClock
-from mockvps.errors import ConfigurationError
+from mockvps.errors import ConfigurationError, LimitReached
 from mockvps.lifecycle import Delays, ServerStatus, TransitionMode
 
 __all__ = ["SNAPSHOT_VERSION", "export_state", "restore_state"]
@@ -148,12 +148,14 @@ def _restore_clock(clock: ControllableClock, raw: object, where: str) -> None:
     clock.restore(timedelta(seconds=r.number("offset_seconds", 0.0)), r.moment("frozen_at", None))
 
 
-def restore_state(data: object, catalog: Catalog, clock: Clock, delays: Delays) -> Backend:
+def restore_state(
+    data: object, catalog: Catalog, clock: Clock, delays: Delays, limits: Limits | None = None
+) -> Backend:
     """A new backend holding a snapshot; raises ConfigurationError naming the first thing wrong."""
     top = _Reader(data, "snapshot")
     if top.integer("version") != SNAPSHOT_VERSION:
         raise top.fail("version", str(SNAPSHOT_VERSION))
-    backend = Backend(catalog, clock, delays)
+    backend = Backend(catalog, clock, delays, limits=limits)
     _restore_clock(backend.clock, top.data.get("clock"), "snapshot.clock")
     for i, raw in enumerate(top.items("accounts")):
         _restore_account(backend, raw, f"snapshot.accounts[{i}]")
@@ -202,7 +204,7 @@ def _restore_account(backend: Backend, raw: object, where: str) -> None:
     )  # fmt: skip
     try:
         account = backend.add_account(spec)
-    except ConfigurationError as exc:
+    except (ConfigurationError, LimitReached) as exc:
         raise ConfigurationError(f"{where}: {exc.detail}") from None
     _restore_clock(account.clock, r.data.get("clock"), f"{where}.clock")
     account.next_outcome = r.choice("next_outcome", Outcome, _names(Outcome), None)

@@ -35,6 +35,7 @@ class MockApp:
         self.state.journal = Journal(settings.journal_size)
         self.state.faults = FaultSet()
         self.public = PublicAPI(self.state)
+        self._max_header_size = settings.max_header_size
         self._control: FastAPI | None = None
 
     @property
@@ -50,7 +51,9 @@ class MockApp:
         return self.control.openapi()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"].startswith(PUBLIC_PREFIX):
+        if scope["type"] == "http" and sum(len(n) + len(v) for n, v in scope["headers"]) > self._max_header_size:
+            await _too_large_headers(send, self._max_header_size)
+        elif scope["type"] == "http" and scope["path"].startswith(PUBLIC_PREFIX):
             await self.public(scope, receive, send)
         elif scope["type"] == "lifespan":
             while True:
@@ -62,6 +65,13 @@ class MockApp:
                     return
         else:
             await self.control(scope, receive, send)
+
+
+async def _too_large_headers(send: Send, limit: int) -> None:
+    body = b'{"detail":"Request headers are larger than %d bytes."}' % limit
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": 431, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 def create_app(

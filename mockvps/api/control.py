@@ -225,7 +225,7 @@ async def import_state(request: Request, backend: BackendDep) -> Response:
     """Replace the whole state with a snapshot. A bad snapshot is refused with 400 and changes nothing."""
     snapshot = await json_body(_Snapshot)(request)
     try:
-        fresh = restore_state(snapshot.root, backend.catalog, backend.clock.base, backend.delays)
+        fresh = restore_state(snapshot.root, backend.catalog, backend.clock.base, backend.delays, backend.limits)
     except ConfigurationError as exc:
         raise ValidationFailed({"snapshot": [exc.detail]}) from None
     request.app.state.backend = fresh

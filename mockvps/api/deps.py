@@ -47,7 +47,7 @@ def json_body(model: type[M]) -> Callable[[Request], Awaitable[M]]:
     async def parse(request: Request) -> M:
         raw = await read_body(request.receive, request.headers.get("content-length"),
                               request.app.state.settings.max_body_size)  # fmt: skip
-        return parse_body(raw, request.headers.get("content-type"), model)
+        return parse_body(raw, request.headers.get("content-type"), model, request.app.state.settings.max_json_depth)
 
     return parse
 

@@ -24,6 +24,7 @@ STATUS_OF: dict[type[errors.MockVPSError], int] = {
     errors.ActionNotAllowed: 400,
     errors.InsufficientBalance: 402,
     errors.AddressPoolExhausted: 400,
+    errors.LimitReached: 400,
 }
 
 AUTHENTICATE = {"WWW-Authenticate": 'Bearer realm="api"'}

@@ -108,7 +108,7 @@ class PublicAPI:
                     if operation.lookup_first:
                         backend.get_server(account, server_id)
                     raw = await read_body(tee, content_length, state.settings.max_body_size)
-                    body = parse_body(raw, content_type, operation.body)
+                    body = parse_body(raw, content_type, operation.body, state.settings.max_json_depth)
                 query = dict(parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True))
                 status, payload = operation.handler(Call(backend, account, server_id, query, body))
                 headers: dict[str, str] = {}

@@ -75,7 +75,7 @@ async def read_body(
     return b"".join(chunks)
 
 
-def parse_body(raw: bytes, content_type: str | None, model: type[M]) -> M:
+def parse_body(raw: bytes, content_type: str | None, model: type[M], max_depth: int = 64) -> M:
     """An empty body counts as `{}`, so a missing body reads as missing fields."""
     data: Any = {}
     if raw:
@@ -85,6 +85,8 @@ def parse_body(raw: bytes, content_type: str | None, model: type[M]) -> M:
             data = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
             raise HttpError(400, f"JSON parse error - {exc}") from None
+        if _deeper_than(data, max_depth):
+            raise HttpError(400, f"JSON parse error - nested deeper than {max_depth} levels.")
     if not isinstance(data, dict):
         kind = type(data).__name__
         raise ValidationFailed({"non_field_errors": [f"Invalid data. Expected a dictionary, but got {kind}."]})
@@ -92,3 +94,16 @@ def parse_body(raw: bytes, content_type: str | None, model: type[M]) -> M:
         return model.model_validate(data)
     except ValidationError as exc:
         raise BodyInvalid(exc) from None
+
+
+def _deeper_than(data: Any, limit: int) -> bool:
+    level: list[Any] = [data]
+    for _ in range(limit):
+        level = [
+            child
+            for node in level
+            for child in (node.values() if isinstance(node, dict) else node if isinstance(node, list) else ())
+        ]
+        if not level:
+            return False
+    return True
