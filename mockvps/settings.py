@@ -37,6 +37,7 @@ class Settings(BaseSettings):
     admin_token: str | None = Field(None, min_length=1, description="If set, every control call needs it.")
     journal_size: int = Field(1000, ge=1, description="Journal entries kept (the oldest go first).")
     state: Path | None = Field(None, description="A snapshot (JSON) to start from instead of the accounts.")
+    data_dir: Path | None = Field(None, description="Keep the state here across restarts (SQLite, WAL).")
     max_header_size: int = Field(16 * 1024, ge=1024, description="Largest request header block in bytes (else 431).")
     max_json_depth: int = Field(64, ge=2, description="Deepest nesting a JSON body may have (else 400).")
     max_servers_per_account: int = Field(100_000, ge=1, description="Servers one account may hold (else 400).")

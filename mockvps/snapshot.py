@@ -12,13 +12,20 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
 from mockvps.addresses import AddressPool
-from mockvps.backend import AccountSpec, Backend, Limits, Outcome, ResourceUsage, Server
+from mockvps.backend import Account, AccountSpec, Backend, Limits, Outcome, ResourceUsage, Server
 from mockvps.catalog import Catalog, SshKey, catalog_to_dict, parse_catalog
 from mockvps.clock import Clock, ControllableClock
 from mockvps.errors import ConfigurationError, LimitReached
 from mockvps.lifecycle import Delays, ServerStatus, TransitionMode
 
-__all__ = ["SNAPSHOT_VERSION", "export_state", "restore_state"]
+__all__ = [
+    "SNAPSHOT_VERSION",
+    "account_record",
+    "clock_record",
+    "export_state",
+    "restore_state",
+    "server_record",
+]
 
 SNAPSHOT_VERSION = 1
 T = TypeVar("T")
@@ -33,7 +40,7 @@ def _clock(clock: ControllableClock) -> dict[str, Any]:
     return {"offset_seconds": clock.offset.total_seconds(), "frozen_at": _when(frozen) if frozen else None}
 
 
-def _server(server: Server) -> dict[str, Any]:
+def server_record(server: Server) -> dict[str, Any]:
     usage = server.usage
     return {
         "id": server.id, "name": server.name, "hostname": server.hostname, "plan_id": server.plan.id,
@@ -52,26 +59,32 @@ def export_state(backend: Backend, accounts: list[str] | None = None) -> dict[st
     chosen = [backend.accounts[n] for n in accounts] if accounts is not None else list(backend.accounts.values())
     return {
         "version": SNAPSHOT_VERSION,
-        "clock": _clock(backend.clock),
-        "accounts": [
-            {
-                "name": a.name,
-                "token_sha256": [d.hex() for d in backend.token_digests(a)],
-                "balance": str(a.balance),
-                "ssh_keys": [{"id": k.id, "name": k.name} for k in a.ssh_keys.values()],
-                "mode": a.mode.value,
-                "delays": None
-                if a.delays is None
-                else {"provisioning": a.delays.provisioning.total_seconds(), "action": a.delays.action.total_seconds()},
-                "catalog": None if a.catalog is None else catalog_to_dict(a.catalog),
-                "next_id": a.next_id,
-                "next_outcome": a.next_outcome.value if a.next_outcome else None,
-                "clock": _clock(a.clock),
-                "servers": [_server(s) for s in a.servers.values()],
-            }
-            for a in chosen
-        ],
-    }
+        "clock": clock_record(backend),
+        "accounts": [{**account_record(backend, a), "servers": [server_record(s) for s in a.servers.values()]}
+                     for a in chosen],
+    }  # fmt: skip
+
+
+def clock_record(backend: Backend) -> dict[str, Any]:
+    return _clock(backend.clock)
+
+
+def account_record(backend: Backend, account: Account) -> dict[str, Any]:
+    """An account as a snapshot holds it, without its servers."""
+    delays = account.delays
+    return {
+        "name": account.name,
+        "token_sha256": [d.hex() for d in backend.token_digests(account)],
+        "balance": str(account.balance),
+        "ssh_keys": [{"id": k.id, "name": k.name} for k in account.ssh_keys.values()],
+        "mode": account.mode.value,
+        "delays": None if delays is None else {"provisioning": delays.provisioning.total_seconds(),
+                                               "action": delays.action.total_seconds()},
+        "catalog": None if account.catalog is None else catalog_to_dict(account.catalog),
+        "next_id": account.next_id,
+        "next_outcome": account.next_outcome.value if account.next_outcome else None,
+        "clock": _clock(account.clock),
+    }  # fmt: skip
 
 
 class _Reader:

@@ -31,12 +31,29 @@ class MockApp:
         self.state = SimpleNamespace()
         self.state.settings = settings
         self.state.initial_backend = lambda: settings.backend(clock)
+        self.state.store = None
+        if settings.data_dir is not None and backend is None:
+            backend = self._open_store(settings, clock)
         self.state.backend = backend or self.state.initial_backend()
         self.state.journal = Journal(settings.journal_size)
         self.state.faults = FaultSet()
         self.public = PublicAPI(self.state)
         self._max_header_size = settings.max_header_size
         self._control: FastAPI | None = None
+
+    def _open_store(self, settings: Settings, clock: Clock) -> Backend:
+        """The stored state, or (first start) the configured one, stored at once."""
+        from mockvps.snapshot import restore_state
+        from mockvps.store import Store
+
+        assert settings.data_dir is not None
+        store = self.state.store = Store(settings.data_dir)
+        snapshot = store.load()
+        if snapshot is None:
+            backend = settings.backend(clock)
+            store.save_all(backend)
+            return backend
+        return restore_state(snapshot, settings.load_catalog(), clock, settings.delays(), settings.limits())
 
     @property
     def control(self) -> FastAPI:
@@ -63,8 +80,20 @@ class MockApp:
                 elif message["type"] == "lifespan.shutdown":
                     await send({"type": "lifespan.shutdown.complete"})
                     return
+        elif self.state.store is not None and scope["type"] == "http" and scope["method"] not in ("GET", "HEAD"):
+            await self.control(scope, receive, self._storing(send))
         else:
             await self.control(scope, receive, send)
+
+    def _storing(self, send: Send) -> Send:
+        """A control call's change is on disk before its answer starts."""
+
+        async def stored(message: Any) -> None:
+            if message["type"] == "http.response.start" and message["status"] < 400:
+                self.state.store.save_all(self.state.backend)
+            await send(message)
+
+        return stored
 
 
 async def _too_large_headers(send: Send, limit: int) -> None:

@@ -112,6 +112,9 @@ class PublicAPI:
                 query = dict(parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True))
                 status, payload = operation.handler(Call(backend, account, server_id, query, body))
                 headers: dict[str, str] = {}
+                if state.store is not None and method != "GET":  # on disk before it is acknowledged
+                    changed = payload["id"] if operation.ok == 201 else server_id
+                    state.store.save_server(backend, account, changed)
             except (MockVPSError, HttpError, BodyInvalid) as refused:
                 status, payload, headers = render(refused)
             except Exception:  # a bug of the mock: say so plainly, never with a stack trace
