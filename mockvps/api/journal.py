@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import fnmatch
+import json
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Journal", "JournalEntry", "JournalQuery"]
+__all__ = ["KEPT_BYTES", "Journal", "JournalEntry", "JournalQuery"]
+
+KEPT_BYTES = 16 * 1024
+"""Of each request body and answer, the journal keeps this much: a bounded journal stays small."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,17 +24,28 @@ class JournalEntry:
     path: str
     query: str
     operation: str | None
-    body: Any
+    body: bytes
+    """Raw, as far as `KEPT_BYTES`: parsed only when somebody reads the journal, never on the hot path."""
     status: int
     fault: int | None
-    answer: Any = None
+    answer: bytes = b""
 
     def describe(self) -> dict[str, Any]:
         return {
             "id": self.id, "time": self.time, "account": self.account, "method": self.method, "path": self.path,
-            "query": self.query, "operation": self.operation, "body": self.body, "status": self.status,
-            "fault": self.fault, "answer": self.answer,
+            "query": self.query, "operation": self.operation, "body": _readable(self.body), "status": self.status,
+            "fault": self.fault, "answer": _readable(self.answer),
         }  # fmt: skip
+
+
+def _readable(raw: bytes) -> Any:
+    """JSON when it is JSON, text otherwise (cut answers read as text, ending where they were cut)."""
+    if not raw:
+        return None
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError):
+        return raw.decode("utf-8", "replace")
 
 
 @dataclass(frozen=True, slots=True)

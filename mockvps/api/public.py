@@ -9,7 +9,6 @@ work, so the hot path does without it; FastAPI serves the control API and the do
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import re
 from typing import TYPE_CHECKING, Any
@@ -19,6 +18,7 @@ import orjson
 
 from mockvps.api.errors import render
 from mockvps.api.faults import DropConnection, FaultRule, RequestFacts
+from mockvps.api.journal import KEPT_BYTES
 from mockvps.api.servers import OPERATIONS, Call, Operation
 from mockvps.api.views import timestamp
 from mockvps.api.wire import BodyInvalid, HttpError, bearer_token, parse_body, read_body, server_id_of
@@ -32,7 +32,6 @@ __all__ = ["PUBLIC_PREFIX", "PublicAPI"]
 log = logging.getLogger("mockvps")
 
 PUBLIC_PREFIX = "/api/"
-JOURNAL_BODY_LIMIT = 64 * 1024
 JSON_TYPE = (b"content-type", b"application/json")
 
 
@@ -82,7 +81,7 @@ class PublicAPI:
 
         async def tee() -> Message:
             message = await receive()
-            if message["type"] == "http.request" and sum(map(len, chunks)) <= JOURNAL_BODY_LIMIT:
+            if message["type"] == "http.request" and sum(map(len, chunks)) < KEPT_BYTES:
                 chunks.append(message.get("body", b""))
             return message
 
@@ -125,8 +124,8 @@ class PublicAPI:
             state.journal.record(
                 time=timestamp(backend.clock.now()), account=facts.account, method=method, path=path,
                 query=scope["query_string"].decode("latin-1"), operation=facts.operation,
-                body=_readable(b"".join(chunks)), status=status, fault=rule.id if rule else None,
-                answer=_readable(answer[:JOURNAL_BODY_LIMIT]),
+                body=b"".join(chunks)[:KEPT_BYTES], status=status, fault=rule.id if rule else None,
+                answer=answer[:KEPT_BYTES],
             )  # fmt: skip
 
     @staticmethod
@@ -163,12 +162,3 @@ async def _apply_fault(rule: FaultRule, receive: Receive, send: Send) -> bytes |
         raise DropConnection()
     assert rule.status is not None
     return await _send(send, rule.status, rule.body, rule.headers)
-
-
-def _readable(body: bytes) -> Any:
-    if not body:
-        return None
-    try:
-        return json.loads(body)
-    except (ValueError, RecursionError):
-        return body[:JOURNAL_BODY_LIMIT].decode("utf-8", "replace")
