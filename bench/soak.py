@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from run import LOAD_CPU, ROOT, TOKEN, Target, pinned, request, rss_mb  # noqa: E402
+from run import LOAD_CPU, ROOT, TOKEN, Target, pinned, request, rss_mb
 
 MIX = r"""
 local queue = {}
