@@ -66,9 +66,9 @@ def test_every_acknowledged_change_survives_sigkill(tmp_path: Path) -> None:
                     answer = client.post(SERVERS, json=CREATE)
                     if answer.status_code == 201:
                         acknowledged.append(answer.json()["id"])
-                    if len(acknowledged) % 7 == 0 and acknowledged[-1] not in deleted:
-                        if client.delete(f"{SERVERS}{acknowledged[-1]}/").status_code == 204:
-                            deleted.append(acknowledged[-1])
+                    due = len(acknowledged) % 7 == 0 and acknowledged[-1] not in deleted
+                    if due and client.delete(f"{SERVERS}{acknowledged[-1]}/").status_code == 204:
+                        deleted.append(acknowledged[-1])
                 except httpx.HTTPError:
                     return
 
