@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 
-.PHONY: serve test lint openapi clean
+.PHONY: serve test lint openapi image-test clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,10 @@ lint: $(VENV)/.test
 test: lint
 	$(BIN)/pytest $(PYTEST_ARGS); status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$status
+
+# Build the container with podman, run the contract suite against it, check SIGTERM (needs root and podman).
+image-test: $(VENV)/.test
+	PYTHON=$(BIN)/python docker/test-image.sh
 
 openapi: $(VENV)/.serve
 	$(BIN)/mockvps openapi

@@ -29,10 +29,13 @@ done
 cat > "$WORK/containers.conf" <<CONF
 [engine]
 runtime = "runc"
+[network]
+network_backend = "netavark"
 [containers]
 default_ulimits = ["nofile=$(ulimit -Hn):$(ulimit -Hn)", "nproc=32768:32768"]
 CONF
-printf '[storage]\ndriver = "overlay"\n' > "$WORK/storage.conf"
+printf '[storage]\ndriver = "overlay"\nrunroot = "/run/containers/storage"\ngraphroot = "/var/lib/containers/storage"\n' \
+  > "$WORK/storage.conf"
 export CONTAINERS_CONF="$WORK/containers.conf" CONTAINERS_STORAGE_CONF="$WORK/storage.conf"
 
 log "lint: hadolint"
@@ -40,8 +43,8 @@ log "lint: hadolint"
 "$(dirname "$PYTHON")/hadolint" docker/Dockerfile || fail "hadolint found problems in docker/Dockerfile"
 
 if ! podman image exists "$BASE_IMAGE"; then
-  mirror=$(grep -hoE '^(URIs:|deb) +https?://[^ ]+' /etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null \
-           | awk '{print $2}' | grep -v security | head -n 1)
+  mirror=$(cat /etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null \
+           | grep -oE '^(URIs:|deb) +https?://[^ ]+' | awk '{print $2}' | grep -v security | head -n 1 || true)
   [ -n "$mirror" ] || fail "no Debian mirror found in the apt sources"
   log "base image: debootstrap bookworm from $mirror"
   debootstrap --variant=minbase --include=python3,python3-venv,ca-certificates bookworm "$WORK/rootfs" "$mirror" \
@@ -64,7 +67,8 @@ port=$("$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)
 log "run on 127.0.0.1:$port"
 podman run -d --name "$NAME" -p "127.0.0.1:$port:8000" \
   -e MOCKVPS_TOKEN=ci-token -e MOCKVPS_PROVISIONING_DELAY=0.5 -e MOCKVPS_ACTION_DELAY=0.2 \
-  "$IMAGE" >/dev/null || fail "podman run"
+  "$IMAGE" >/dev/null 2>>"$WORK/podman.log" || { cat "$WORK/podman.log"; fail "podman run"; }
+# (podman cannot schedule health checks without systemd; this script runs them itself)
 
 healthy=""
 for _ in $(seq 1 120); do
@@ -82,10 +86,11 @@ tail -n 4 "$WORK/conformance.log"
 
 log "SIGTERM"
 started=$(date +%s%N)
-podman stop --time 10 "$NAME" >/dev/null
+podman stop --time 10 "$NAME" >/dev/null 2>>"$WORK/podman.log"
 elapsed=$(( ($(date +%s%N) - started) / 1000000 ))
 code=$(podman inspect --format '{{.State.ExitCode}}' "$NAME")
 [ "$code" = "0" ] || fail "after SIGTERM the container exited with $code (137 means it had to be killed)"
 log "stopped by SIGTERM in ${elapsed} ms, exit code 0"
-podman logs "$NAME" 2>&1 | grep -q "mockvps listening on http://0.0.0.0:8000" || fail "no start-up line on stdout"
+podman logs "$NAME" > "$WORK/container.log" 2>&1
+grep -q "mockvps listening on http://0.0.0.0:8000" "$WORK/container.log" || fail "no start-up line in the logs"
 log "passed"
