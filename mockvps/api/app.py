@@ -63,10 +63,6 @@ class MockApp:
             self._control = build_control_app(self.state)
         return self._control
 
-    def openapi(self) -> dict[str, Any]:
-        """The contract document, as the app serves it at /openapi.json."""
-        return self.control.openapi()
-
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and sum(len(n) + len(v) for n, v in scope["headers"]) > self._max_header_size:
             await _too_large_headers(send, self._max_header_size)

@@ -17,7 +17,6 @@ __all__ = [
     "AccountInfo",
     "AccountUpdate",
     "Advance",
-    "CatalogFile",
     "ClockInfo",
     "Count",
     "FaultRule",
@@ -37,12 +36,6 @@ class _Strict(BaseModel):
 class SshKeyEntry(_Strict):
     id: int = Field(ge=0)
     name: str = Field(min_length=1)
-
-
-class CatalogFile(BaseModel):
-    """The catalog file format: plans, os_images, locations, ssh_keys (each optional)."""
-
-    model_config = ConfigDict(extra="allow")
 
 
 Seconds = Annotated[float, Field(ge=0, allow_inf_nan=False)]
