@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import copy
 import os
 import signal
 import socket
@@ -168,7 +169,11 @@ def _serve(args: argparse.Namespace) -> int:
     # this one, so a requested stop ends with status 0 instead of death by signal.
     signal.signal(signal.SIGTERM, finished)
     signal.signal(signal.SIGINT, finished)
-    config = uvicorn.Config(app, log_level=settings.log_level, server_header=False, timeout_graceful_shutdown=1)
+    # Every log line on stdout (uvicorn sends its own to stderr): what containers and CI services expect.
+    log_config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
+    log_config["handlers"]["default"]["stream"] = "ext://sys.stdout"
+    config = uvicorn.Config(app, log_level=settings.log_level, log_config=log_config, server_header=False,
+                            timeout_graceful_shutdown=1)  # fmt: skip
     Server(config).run(sockets=[sock])
     return 0
 

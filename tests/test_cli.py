@@ -172,3 +172,20 @@ def test_a_dropped_connection_over_real_http_is_quiet_and_passes(served: Served)
         assert client.get("/api/v1/servers/", headers=auth).status_code == 200
     served.stop()
     assert "Traceback" not in served.output()
+
+
+def test_every_log_line_goes_to_stdout() -> None:
+    process = subprocess.Popen([sys.executable, "-m", "mockvps", "serve", "--port", "0"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)  # fmt: skip
+    assert process.stdout is not None
+    seen = []
+    while not seen or not seen[-1].startswith("  token:"):  # the banner's last line: the server is up
+        line = process.stdout.readline()
+        assert line, "".join(seen)
+        seen.append(line)
+    process.send_signal(signal.SIGTERM)
+    out, err = process.communicate(timeout=10)
+    out = "".join(seen) + out
+    assert process.returncode == 0
+    assert "Application startup complete" in out and "mockvps listening on" in out
+    assert err == ""
