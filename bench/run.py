@@ -125,19 +125,12 @@ class Target:
                 self.process.wait()
 
     def startup_seconds(self, runs: int) -> float:
+        """Median time from launching the process to its first answer."""
         times = []
         for _ in range(runs):
-            self.port = free_port()
-            argv = [a.replace("{port}", str(self.port)) for a in self.argv]
             started = time.perf_counter()
-            self.process = subprocess.Popen(pinned(SERVER_CPU) + argv, cwd=ROOT, env={**os.environ, **self.env},
-                                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                            start_new_session=True)  # fmt: skip
-            try:
-                self.wait_ready(60)
+            with self.running():
                 times.append(time.perf_counter() - started)
-            finally:
-                self.stop()
         return statistics.median(times)
 
 

@@ -12,7 +12,6 @@ writes, it changes and deletes only servers it created itself, and deletes every
 from __future__ import annotations
 
 import atexit
-import json
 import os
 import signal
 from collections.abc import Iterator
@@ -22,13 +21,13 @@ from typing import Any
 import pytest
 
 from contract_tests.client import SERVERS, Api, Pacer, fresh
+from contract_tests.document import load_document
 from contract_tests.ledger import Ledger
 from contract_tests.profiles import PROFILES, Profile
 from contract_tests.report import Report
 from contract_tests.target import HttpTarget, InProcessTarget, Options, Target
 
 HERE = Path(__file__).resolve().parent
-DOCUMENTS = [HERE.parent / "openapi" / "openapi.json", HERE / "openapi.json"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -157,11 +156,10 @@ def second(api: Api, target: Target) -> Api:
 
 @pytest.fixture(scope="session")
 def document() -> dict[str, Any]:
-    for path in DOCUMENTS:
-        if path.exists():
-            loaded: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-            return loaded
-    raise pytest.UsageError("the contract document openapi/openapi.json was not found")
+    try:
+        return load_document()
+    except FileNotFoundError as exc:
+        raise pytest.UsageError(str(exc)) from None
 
 
 @pytest.fixture

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from contract_tests.client import Api
+from contract_tests.document import load_document
 from contract_tests.target import NEVER_ID
 
-DOCUMENT = next(p for p in (Path(__file__).parents[1] / "openapi" / "openapi.json",
-                            Path(__file__).with_name("openapi.json")) if p.exists())  # fmt: skip
-PATHS: dict[str, dict[str, Any]] = json.loads(DOCUMENT.read_text(encoding="utf-8"))["paths"]
+PATHS: dict[str, dict[str, Any]] = load_document()["paths"]
 OPERATIONS = [(method.upper(), path) for path, ops in PATHS.items() for method in ops]
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 
