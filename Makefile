@@ -21,8 +21,8 @@ serve: $(VENV)/.serve
 	$(BIN)/mockvps serve $(ARGS)
 
 lint: $(VENV)/.test
-	$(BIN)/ruff check mockvps tests contract_tests
-	$(BIN)/ruff format --check mockvps tests contract_tests
+	$(BIN)/ruff check mockvps tests
+	$(BIN)/ruff format --check mockvps tests
 	$(BIN)/mypy
 	$(BIN)/mockvps openapi --check
 

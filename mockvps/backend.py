@@ -9,15 +9,16 @@ same whenever it happens, so reading never changes anything a client could obser
 from __future__ import annotations
 
 import hashlib
+import secrets
 import zlib
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any, TypedDict
+from typing import TypedDict
 
-from mockvps import lifecycle
+from mockvps import examples, lifecycle
 from mockvps.addresses import AddressPool, default_ipv4_pool, default_ipv6_pool
 from mockvps.catalog import Catalog, OsImage, Plan, SshKey
 from mockvps.clock import Clock, ControllableClock
@@ -33,10 +34,13 @@ from mockvps.errors import (
 from mockvps.lifecycle import Action, Delays, ServerStatus, TransitionMode
 
 __all__ = [
+    "DEFAULT_BALANCE",
     "FIRST_SERVER_ID",
     "Account",
     "AccountSpec",
     "Backend",
+    "Change",
+    "ChangeHook",
     "Limits",
     "Outcome",
     "ResourceUsage",
@@ -47,6 +51,8 @@ __all__ = [
 
 FIRST_SERVER_ID = 12347
 """Ids continue after the documentation's examples (12345, 12346), in every account."""
+DEFAULT_BALANCE = Decimal("1000.00")
+"""An account's balance unless configured otherwise."""
 
 
 class Outcome(StrEnum):
@@ -64,8 +70,10 @@ class ResourceUsage:
     bandwidth_used: int  # GB this month
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)
 class Server:
+    """A server, compared by identity (an entity, not a value): renderings are cached per server object."""
+
     id: int
     name: str
     hostname: str | None
@@ -88,8 +96,6 @@ class Server:
     outcome: Outcome | None = None
     revision: int = 0
     """Grows with every change a client could see, so a rendering of one revision can be reused."""
-    rendered: Any = None
-    """Left to the HTTP layer: its rendering of some revision (the domain never reads it)."""
 
     @property
     def ip_address(self) -> str | None:
@@ -122,7 +128,7 @@ class AccountSpec:
 
     name: str
     tokens: tuple[str, ...] = ()
-    balance: Decimal = Decimal("1000.00")
+    balance: Decimal = DEFAULT_BALANCE
     ssh_keys: Mapping[int, SshKey] | None = None
     """None: the catalog's default keys."""
     examples: bool = False
@@ -161,6 +167,26 @@ class Limits:
     max_accounts: int = 10_000
 
 
+@dataclass(frozen=True, slots=True)
+class Change:
+    """What one write changed, as the backend tells its `on_change` hook (the store keeps exactly this).
+
+    `account`: that account's own fields (balance, mode, delays, clock, next id); with `server_id`, also that
+    server, or its absence; with `all_servers`, every server of the account. `removed`: the account of that
+    name is gone. `clock`: the mock's clock moved.
+    """
+
+    account: Account | None = None
+    server_id: int | None = None
+    all_servers: bool = False
+    removed: str | None = None
+    clock: bool = False
+
+
+ChangeHook = Callable[["Backend", Change], None]
+"""Called after every write, before the write is acknowledged; what it raises reaches the caller."""
+
+
 class ServerChanges(TypedDict, total=False):
     name: str
     hostname: str | None
@@ -191,8 +217,14 @@ class Backend:
         self._tokens: dict[bytes, Account] = {}
         self.ipv4_pool = ipv4_pool or default_ipv4_pool()
         self.ipv6_pool = ipv6_pool or default_ipv6_pool()
+        self.on_change: ChangeHook | None = None
+        """Told of every write (persistence); set once the state is built, so building it tells nothing."""
         for spec in accounts:
             self.add_account(spec)
+
+    def _changed(self, change: Change) -> None:
+        if self.on_change is not None:
+            self.on_change(self, change)
 
     # accounts
 
@@ -210,7 +242,58 @@ class Backend:
         self.accounts[spec.name] = account
         for digest in digests:
             self._tokens[digest] = account
+        self._changed(Change(account, all_servers=True))
         return account
+
+    def create_account(
+        self, spec: AccountSpec, *, generate_name: bool = False, generate_token: bool = False
+    ) -> tuple[Account, tuple[str, ...]]:
+        """An account made at run time (the control API): refusals read as field errors. Returns it with its
+        tokens in clear, which nothing keeps: a name or token left out is generated."""
+        name = f"account-{secrets.token_hex(4)}" if generate_name else spec.name
+        tokens = (f"mockvps-{secrets.token_urlsafe(18)}",) if generate_token else spec.tokens
+        if name in self.accounts:
+            raise ValidationFailed({"name": [f"An account named {name!r} exists already."]})
+        try:
+            account = self.add_account(replace(spec, name=name, tokens=tokens))
+        except ConfigurationError as exc:
+            raise ValidationFailed({"non_field_errors": [exc.detail]}) from None
+        return account, tokens
+
+    def update_account(
+        self,
+        account: Account,
+        *,
+        balance: Decimal | None = None,
+        mode: TransitionMode | None = None,
+        provisioning_delay: timedelta | None = None,
+        action_delay: timedelta | None = None,
+    ) -> Account:
+        """Change what is given; a delay given alone keeps the other as it stands."""
+        if mode is not None:
+            self._settle_all(account)  # what was due under the old mode has happened
+            account.mode = mode
+        if balance is not None:
+            account.balance = balance
+        account.delays = self.merged_delays(account.delays, provisioning_delay, action_delay)
+        self._changed(Change(account))
+        return account
+
+    def merged_delays(
+        self, base: Delays | None, provisioning: timedelta | None, action: timedelta | None
+    ) -> Delays | None:
+        """`base` (None: the mock's delays) with what is given in place; None when nothing is given or set."""
+        if provisioning is None and action is None:
+            return base
+        current = base or self.delays
+        return Delays(
+            provisioning=current.provisioning if provisioning is None else provisioning,
+            action=current.action if action is None else action,
+        )
+
+    def delays_of(self, account: Account) -> Delays:
+        """The delays an account's servers take (its own, or the mock's)."""
+        return account.delays or self.delays
 
     def token_digests(self, account: Account) -> list[bytes]:
         return [digest for digest, holder in self._tokens.items() if holder is account]
@@ -227,6 +310,7 @@ class Backend:
             self._discard(account, server)
         del self.accounts[name]
         self._tokens = {d: a for d, a in self._tokens.items() if a is not account}
+        self._changed(Change(removed=name))
 
     def reset_account(self, name: str) -> Account:
         """The account as it was created: its servers gone, its balance, catalog and clock as configured."""
@@ -236,6 +320,7 @@ class Backend:
         account = self._fresh(old.spec)
         self.accounts[name] = account
         self._tokens = {d: account if a is old else a for d, a in self._tokens.items()}
+        self._changed(Change(account, all_servers=True))
         return account
 
     def _fresh(self, spec: AccountSpec) -> Account:
@@ -282,6 +367,27 @@ class Backend:
         ssh_key_id: int | None = None,
         backups_enabled: bool = False,
     ) -> Server:
+        plan, image = self._choices(account, plan_id, os_id, location, ssh_key_id)
+        if len(account.servers) >= self.limits.max_servers_per_account:
+            raise LimitReached(f"The account holds its limit of {self.limits.max_servers_per_account} servers.")
+        if account.balance < plan.price:
+            raise InsufficientBalance(
+                f"Insufficient balance: the plan {plan.name} costs {plan.price} per month "
+                f"and the account's balance is {account.balance}."
+            )
+        server = self._build(account, account.next_id, name, hostname, plan, image, location, ssh_key_id,
+                             backups_enabled, account.next_outcome)  # fmt: skip
+        account.next_outcome = None
+        account.balance -= plan.price
+        account.servers[server.id] = server
+        account.next_id += 1
+        self._changed(Change(account, server.id))
+        return server
+
+    def _choices(
+        self, account: Account, plan_id: int, os_id: int, location: str, ssh_key_id: int | None = None
+    ) -> tuple[Plan, OsImage]:
+        """The catalog entries a new server names; every unknown one refused at once, field by field."""
         errors: dict[str, list[str]] = {}
         catalog = account.catalog or self.catalog
         plan = catalog.plans.get(plan_id)
@@ -297,13 +403,22 @@ class Backend:
         if errors:
             raise ValidationFailed(errors)
         assert plan is not None and image is not None
-        if len(account.servers) >= self.limits.max_servers_per_account:
-            raise LimitReached(f"The account holds its limit of {self.limits.max_servers_per_account} servers.")
-        if account.balance < plan.price:
-            raise InsufficientBalance(
-                f"Insufficient balance: the plan {plan.name} costs {plan.price} per month "
-                f"and the account's balance is {account.balance}."
-            )
+        return plan, image
+
+    def _build(
+        self,
+        account: Account,
+        server_id: int,
+        name: str,
+        hostname: str | None,
+        plan: Plan,
+        image: OsImage,
+        location: str,
+        ssh_key_id: int | None,
+        backups_enabled: bool,
+        outcome: Outcome | None,
+    ) -> Server:
+        """A new server in provisioning, with its addresses reserved (nothing else is touched)."""
         ipv4 = self.ipv4_pool.allocate()
         try:
             ipv6 = self.ipv6_pool.allocate()
@@ -311,8 +426,8 @@ class Backend:
             self.ipv4_pool.release(ipv4)
             raise
         now = account.clock.now()
-        server = Server(
-            id=account.next_id,
+        return Server(
+            id=server_id,
             name=name,
             hostname=hostname,
             plan=plan,
@@ -326,13 +441,8 @@ class Backend:
             updated_at=now,
             ipv4=ipv4,
             ipv6=ipv6,
-            outcome=account.next_outcome,
+            outcome=outcome,
         )
-        account.next_outcome = None
-        account.balance -= plan.price
-        account.servers[server.id] = server
-        account.next_id += 1
-        return server
 
     def get_server(self, account: Account, server_id: int) -> Server:
         server = account.servers.get(server_id)
@@ -357,10 +467,12 @@ class Backend:
         if changed:
             server.updated_at = account.clock.now()
             server.revision += 1
+            self._changed(Change(account, server_id))
         return server
 
     def delete_server(self, account: Account, server_id: int) -> None:
         self._discard(account, self.get_server(account, server_id))
+        self._changed(Change(account, server_id))
 
     def start_server(self, account: Account, server_id: int) -> Server:
         return self._act(account, server_id, Action.START)
@@ -395,24 +507,43 @@ class Backend:
             raise ActionNotAllowed(f"Server is {server.status.value}, not in transition.")
         if self._ends_in_failure(server):
             self._discard(account, server, refund=True)
+            self._changed(Change(account, server_id))
             return None
         self._enter(server, lifecycle.SETTLES[server.status][0], account.clock.now())
+        self._changed(Change(account, server_id))
         return server
 
     def set_usage(self, account: Account, server_id: int, usage: ResourceUsage | None) -> Server:
         server = self.get_server(account, server_id)
         server.usage = usage
         server.revision += 1
+        self._changed(Change(account, server_id))
         return server
 
     def set_next_outcome(self, account: Account, outcome: Outcome | None) -> None:
         account.next_outcome = outcome
+        self._changed(Change(account))
 
-    def set_mode(self, account: Account, mode: TransitionMode) -> None:
-        now = account.clock.now()
-        for server in list(account.servers.values()):
-            self._settle(account, server, now)  # what was due under the old mode has happened
-        account.mode = mode
+    # time
+
+    def advance_clock(self, account: Account | None, seconds: float) -> ControllableClock:
+        """Move the mock's clock (every account's time follows it), or one account's, forward."""
+        clock = self.clock if account is None else account.clock
+        clock.advance(seconds)
+        self._changed(Change(account, clock=account is None))
+        return clock
+
+    def freeze_clock(self, account: Account | None) -> ControllableClock:
+        clock = self.clock if account is None else account.clock
+        clock.freeze()
+        self._changed(Change(account, clock=account is None))
+        return clock
+
+    def unfreeze_clock(self, account: Account | None) -> ControllableClock:
+        clock = self.clock if account is None else account.clock
+        clock.unfreeze()
+        self._changed(Change(account, clock=account is None))
+        return clock
 
     def seed_server(
         self,
@@ -430,18 +561,16 @@ class Backend:
         """Put a server in any status, free of charge: a test's starting point."""
         if server_id is not None and server_id in account.servers:
             raise ValidationFailed({"id": [f"Server {server_id} already exists."]})
-        balance, next_id, outcome = account.balance, account.next_id, account.next_outcome
-        account.next_id, account.next_outcome, account.balance = server_id or next_id, None, Decimal("Infinity")
-        try:
-            server = self.create_server(account, name=name, plan_id=plan_id, os_id=os_id, location=location,
-                                        hostname=hostname, backups_enabled=backups_enabled)  # fmt: skip
-        finally:
-            account.balance, account.next_outcome = balance, outcome
-            account.next_id = next_id
-        account.next_id = max(next_id, server.id + 1)
+        plan, image = self._choices(account, plan_id, os_id, location)
+        if len(account.servers) >= self.limits.max_servers_per_account:
+            raise LimitReached(f"The account holds its limit of {self.limits.max_servers_per_account} servers.")
+        chosen = account.next_id if server_id is None else server_id
+        server = self._build(account, chosen, name, hostname, plan, image, location, None, backups_enabled, None)
         server.status = status
         server.activated = status is not ServerStatus.PROVISIONING
-        server.revision += 1
+        account.servers[server.id] = server
+        account.next_id = max(account.next_id, server.id + 1)
+        self._changed(Change(account, server.id))
         return server
 
     # internals
@@ -453,7 +582,13 @@ class Backend:
         except ValueError as refusal:
             raise ActionNotAllowed(str(refusal)) from None
         self._enter(server, target, account.clock.now())
+        self._changed(Change(account, server_id))
         return server
+
+    def _settle_all(self, account: Account) -> None:
+        now = account.clock.now()
+        for server in list(account.servers.values()):
+            self._settle(account, server, now)
 
     def _settle(self, account: Account, server: Server, now: datetime) -> bool:
         """Bring a server to where its lifecycle stands at `now`; False when it turned out to be gone."""
@@ -466,6 +601,7 @@ class Backend:
             return True
         if self._ends_in_failure(server):
             self._discard(account, server, refund=True)
+            self._changed(Change(account, server.id))  # the refund, kept: a restart must not refund it again
             return False
         self._enter(server, status, since)
         return True
@@ -479,7 +615,7 @@ class Backend:
     def _delays(self, account: Account) -> Delays:
         if account.mode is TransitionMode.IMMEDIATE:
             return Delays(timedelta(0), timedelta(0))
-        return account.delays or self.delays
+        return self.delays_of(account)
 
     @staticmethod
     def _ends_in_failure(server: Server) -> bool:
@@ -509,28 +645,36 @@ class Backend:
             account.balance += server.plan.price
 
     def _add_examples(self, account: Account) -> None:
-        """The documentation's servers 12345 and 12346, as its examples show them."""
-        examples = [
-            (12345, "web-server-01", "web01.example.com", 1, 5, "us-west", True, "203.0.113.10", "2001:0db8::1",
-             ResourceUsage(23.5, 2048, 35, 450), "2025-01-10T14:30:00", "2025-01-15T10:20:00"),
-            (12346, "db-server-01", "db01.example.com", 2, 3, "us-east", False, "203.0.113.11", "2001:0db8::2",
-             None, "2025-01-12T09:15:00", "2025-01-16T08:45:00"),
-        ]  # fmt: skip
+        """The documentation's servers 12345 and 12346, as its list example shows them.
+
+        Its detail example adds 12345's IPv6 address, backups and usage; for 12346, which no detail example
+        shows, the mock chooses the next IPv6 address, backups off and derived usage.
+        """
+        detail = examples.DETAIL
+        extra = {
+            12345: ("2001:0db8::1", detail["backups_enabled"], ResourceUsage(**detail["resource_usage"])),
+            12346: ("2001:0db8::2", False, None),
+        }
         catalog = account.catalog or self.catalog
-        for sid, name, host, plan_id, os_id, loc, backups, v4, v6, usage, created, updated in examples:
-            plan = catalog.plans.get(plan_id)
-            image = catalog.os_images.get(os_id)
+        for shown in examples.LIST["results"]:
+            sid, plan_id, os_id, loc = shown["id"], shown["plan"]["id"], shown["os"]["id"], shown["location"]
+            plan, image = catalog.plans.get(plan_id), catalog.os_images.get(os_id)
             if plan is None or image is None or loc not in catalog.locations:
                 raise ConfigurationError(
                     f"the documentation's example server {sid} needs plan {plan_id}, OS image {os_id} and "
                     f"location {loc} in the catalog; add them or start with no example servers (--empty)"
                 )
-            v4, v6 = self._claim(self.ipv4_pool, v4), self._claim(self.ipv6_pool, v6)
-            updated_at = datetime.fromisoformat(updated).replace(tzinfo=UTC)
+            ipv6, backups, usage = extra[sid]
+            updated_at = _moment(shown["updated_at"])
             account.servers[sid] = Server(
-                id=sid, name=name, hostname=host, plan=plan, os=image, location=loc, backups_enabled=backups,
-                ssh_key_id=None, status=ServerStatus.ACTIVE, since=updated_at,
-                created_at=datetime.fromisoformat(created).replace(tzinfo=UTC), updated_at=updated_at,
-                ipv4=v4, ipv6=v6, activated=True, usage=usage,
+                id=sid, name=shown["name"], hostname=shown["hostname"], plan=plan, os=image, location=loc,
+                backups_enabled=backups, ssh_key_id=None, status=ServerStatus.ACTIVE, since=updated_at,
+                created_at=_moment(shown["created_at"]), updated_at=updated_at,
+                ipv4=self._claim(self.ipv4_pool, shown["ip_address"]), ipv6=self._claim(self.ipv6_pool, ipv6),
+                activated=True, usage=usage,
             )  # fmt: skip
         account.next_id = max(account.next_id, max(account.servers) + 1)
+
+
+def _moment(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)

@@ -82,12 +82,12 @@ def _conformance(parser: argparse.ArgumentParser, args: argparse.Namespace, rest
     try:
         import pytest
 
-        import contract_tests
+        import mockvps.conformance
     except ImportError as exc:
         print(f"mockvps conformance needs the suite's dependencies: pip install 'mockvps[conformance]' ({exc})",
               file=sys.stderr)  # fmt: skip
         return 2
-    suite = Path(contract_tests.__file__).parent
+    suite = Path(mockvps.conformance.__file__).parent
     argv = ["-c", str(suite / "pytest.ini"), "--rootdir", str(suite), str(suite), "-v", "--tb=short",
             "--no-header", "--base-url", args.base_url, "--token", args.token]  # fmt: skip
     if args.allow_writes:
@@ -98,7 +98,9 @@ def _conformance(parser: argparse.ArgumentParser, args: argparse.Namespace, rest
 
 
 def _openapi(paths: dict[Path, str], check: bool) -> int:
-    from mockvps.api.openapi import contract_document, control_document, render_document
+    from mockvps.control.document import control_document
+    from mockvps.public.document import contract_document
+    from mockvps.shared.openapi import render_document
 
     documents = {"contract": contract_document, "control": control_document}
     stale = 0
@@ -129,7 +131,7 @@ def _serve(args: argparse.Namespace) -> int:
     }
     try:
         settings = Settings(**overrides)
-        from mockvps.api import create_app
+        from mockvps.app import create_app
 
         app = create_app(settings)
     except ValidationError as exc:

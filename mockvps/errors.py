@@ -1,4 +1,4 @@
-"""The errors the domain raises; `mockvps.api.errors` renders each one as HTTP in one table.
+"""The errors the domain raises; `mockvps.shared.http_errors` renders each one as HTTP in one table.
 
 MockVPSError                  base of everything below
 ├── AuthenticationError       the caller is not known

@@ -71,7 +71,7 @@ def mockvps_server() -> Iterator[MockServer]:
     """A mock on a free loopback port, served from a thread for the whole session (each xdist worker has its own)."""
     import uvicorn
 
-    from mockvps.api import create_app
+    from mockvps.app import create_app
     from mockvps.settings import Settings
 
     admin_token = secrets.token_urlsafe(16)

@@ -55,7 +55,7 @@ class Settings(BaseSettings):
     def backend(self, clock: Clock) -> Backend:
         """The whole state of a fresh mock as these settings describe it (or as the --state snapshot holds it)."""
         if self.state is not None:
-            from mockvps.snapshot import restore_state
+            from mockvps.persistence.snapshot import restore_state
 
             try:
                 data = json.loads(self.state.read_text(encoding="utf-8"))

@@ -7,7 +7,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from mockvps.api import create_app
+from mockvps.app import create_app
 from mockvps.backend import Backend
 from mockvps.clock import VirtualClock
 from mockvps.settings import DEFAULT_TOKEN, Settings

@@ -1,6 +1,6 @@
 """Deliberately broken variants of the mock: the contract suite must fail on every one of them.
 
-Each is an app factory `(settings, *, clock) -> app` for `pytest contract_tests --app-factory tests.mutants:NAME`.
+Each is an app factory `(settings, *, clock) -> app` for `pytest mockvps/conformance --app-factory tests.mutants:NAME`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from mockvps import lifecycle
-from mockvps.api import create_app
+from mockvps.app import create_app
 from mockvps.backend import Account, Backend, Server, ServerChanges
 from mockvps.clock import Clock
 from mockvps.errors import NotFound

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import astuple, replace
 from datetime import timedelta
 from decimal import Decimal
 
@@ -90,9 +90,9 @@ def test_reading_twice_at_one_moment_gives_the_same_answer(backend: Backend, clo
     account = backend.authenticate("token-a")
     server = backend.create_server(account, **ORDER)
     clock.advance(PROVISION * 2)
-    first = replace(backend.get_server(account, server.id))
-    assert replace(backend.get_server(account, server.id)) == first
-    assert backend.list_servers(account)[-1] == first
+    first = astuple(backend.get_server(account, server.id))
+    assert astuple(backend.get_server(account, server.id)) == first
+    assert astuple(backend.list_servers(account)[-1]) == first
 
 
 def test_creating_charges_the_plan_s_price(backend: Backend) -> None:
@@ -174,10 +174,10 @@ def test_a_refused_action_changes_nothing(
             clock.advance(ACTION)
         else:
             getattr(backend, f"{step}_server")(account, 12345)
-    before = replace(backend.get_server(account, 12345))
+    before = astuple(backend.get_server(account, 12345))
     with pytest.raises(ActionNotAllowed, match=why):
         getattr(backend, f"{action}_server")(account, 12345)
-    assert backend.get_server(account, 12345) == before
+    assert astuple(backend.get_server(account, 12345)) == before
 
 
 def test_suspend_and_unsuspend_are_operator_moves(backend: Backend) -> None:

@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def run_suite(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "contract_tests", "-p", "no:cacheprovider", "-q", *args],
+        [sys.executable, "-m", "pytest", "mockvps/conformance", "-p", "no:cacheprovider", "-q", *args],
         cwd=ROOT, capture_output=True, text=True, timeout=timeout,
     )  # fmt: skip
 

@@ -10,7 +10,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from mockvps.api import create_app
+from mockvps.app import create_app
 from mockvps.clock import VirtualClock
 from mockvps.settings import Settings
 from mockvps.testing import ControlClient, ControlError
@@ -360,7 +360,7 @@ def test_latency_delays_the_answer(control: ControlClient, client: TestClient) -
 
 
 def test_a_dropped_connection_gives_no_answer(control: ControlClient, client: TestClient) -> None:
-    from mockvps.api.faults import DropConnection
+    from mockvps.shared.faults import DropConnection
 
     control.add_fault(method="GET", drop=True, times=1)
     with pytest.raises(DropConnection):

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from mockvps.api import create_app
+from mockvps.app import create_app
 from mockvps.clock import VirtualClock
 from mockvps.settings import DEFAULT_TOKEN, Settings
 from tests.documentation import LIVE_HOST, PLACEHOLDER_TOKEN, Example, examples, shape

@@ -11,10 +11,10 @@ from pathlib import Path
 import httpx
 from fastapi.testclient import TestClient
 
-from mockvps.api import create_app
+from mockvps.app import create_app
 from mockvps.clock import VirtualClock
+from mockvps.persistence.snapshot import export_state
 from mockvps.settings import Settings
-from mockvps.snapshot import export_state
 from tests.conftest import AUTH, CREATE
 from tests.test_cli import Served
 

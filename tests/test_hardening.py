@@ -15,10 +15,10 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mockvps.api import create_app
+from mockvps.app import create_app
 from mockvps.clock import VirtualClock
+from mockvps.persistence.snapshot import export_state
 from mockvps.settings import Settings
-from mockvps.snapshot import export_state
 from tests.conftest import AUTH, CREATE
 
 SERVERS = "/api/v1/servers/"

@@ -12,8 +12,9 @@ import jsonschema_rs
 import pytest
 from fastapi.testclient import TestClient
 
-from mockvps.api.openapi import contract_document, render_document
 from mockvps.lifecycle import ServerStatus
+from mockvps.public.document import contract_document
+from mockvps.shared.openapi import render_document
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMITTED = ROOT / "openapi" / "openapi.json"

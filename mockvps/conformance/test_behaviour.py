@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from contract_tests.client import SERVERS, Api
-from contract_tests.target import Options
+from mockvps.conformance.client import SERVERS, Api
+from mockvps.conformance.target import Options
 
 writes = pytest.mark.writes
 

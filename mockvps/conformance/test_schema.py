@@ -10,10 +10,10 @@ import schemathesis
 from schemathesis import Case, Config, Response
 from schemathesis.specs.openapi.schemas import OpenApiSchema
 
-from contract_tests.client import fresh
-from contract_tests.ledger import Ledger
-from contract_tests.profiles import Profile
-from contract_tests.target import NEVER_ID, InProcessTarget, Options, Target
+from mockvps.conformance.client import fresh
+from mockvps.conformance.ledger import Ledger
+from mockvps.conformance.profiles import Profile
+from mockvps.conformance.target import NEVER_ID, InProcessTarget, Options, Target
 
 ACTIONS = ["startServer", "stopServer", "rebootServer"]
 # A valid request may still be refused with a documented answer: 402 for a short balance, 404 for an id that

@@ -30,7 +30,7 @@ FIRST_TOKEN = "contract-token"
 SECOND_TOKEN = "contract-second-token"
 
 AppFactory = Callable[..., Any]
-"""(settings, *, clock) -> ASGI app: `mockvps.api.create_app` or a deliberately broken variant of it."""
+"""(settings, *, clock) -> ASGI app: `mockvps.app.create_app` or a deliberately broken variant of it."""
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from mockvps import errors
-from mockvps.api.schemas import PATTERN_MESSAGES
-from mockvps.api.wire import BodyInvalid, HttpError
+from mockvps.shared.requests import BodyInvalid, HttpError
 
 __all__ = ["AUTHENTICATE", "STATUS_OF", "field_errors", "render", "status_of"]
 
@@ -45,23 +44,25 @@ def render(exc: Exception) -> tuple[int, Any, dict[str, str]]:
         status = status_of(exc)
         return status, {"detail": exc.detail}, AUTHENTICATE if status == 401 else {}
     if isinstance(exc, BodyInvalid):
-        return 400, field_errors(exc.errors), {}
+        return 400, field_errors(exc.errors, exc.pattern_messages), {}
     if isinstance(exc, HttpError):
         return exc.status, None if exc.detail is None else {"detail": exc.detail}, exc.headers
     raise TypeError(f"not an error mockvps answers on purpose: {exc!r}")
 
 
-def field_errors(problems: Iterable[Mapping[str, Any]]) -> dict[str, list[str]]:
+def field_errors(
+    problems: Iterable[Mapping[str, Any]], pattern_messages: Mapping[str, str] | None = None
+) -> dict[str, list[str]]:
     """Pydantic's errors as DRF's `{field: [message]}`, in DRF's words."""
     fields: dict[str, list[str]] = {}
     for problem in problems:
         loc = problem.get("loc", ())
         name = str(loc[-1]) if loc and loc[-1] not in ("body", "query") else "non_field_errors"
-        fields.setdefault(name, []).append(_message(name, problem))
+        fields.setdefault(name, []).append(_message(name, problem, pattern_messages or {}))
     return fields
 
 
-def _message(name: str, problem: Mapping[str, Any]) -> str:
+def _message(name: str, problem: Mapping[str, Any], pattern_messages: Mapping[str, str]) -> str:
     kind, ctx = problem.get("type", ""), problem.get("ctx") or {}
     if kind == "missing":
         return "This field is required."
@@ -79,7 +80,7 @@ def _message(name: str, problem: Mapping[str, Any]) -> str:
         case "string_too_long":
             return f"Ensure this field has no more than {ctx.get('max_length')} characters."
         case "string_pattern_mismatch":
-            return PATTERN_MESSAGES.get(name, "Enter a valid value.")
+            return pattern_messages.get(name, "Enter a valid value.")
         case "extra_forbidden":
             return "Unknown field."
         case "enum":

@@ -33,9 +33,11 @@ class HttpError(Exception):
 class BodyInvalid(Exception):
     """A body that parsed as JSON but does not fit the request model; carries pydantic's errors."""
 
-    def __init__(self, error: ValidationError) -> None:
+    def __init__(self, error: ValidationError, pattern_messages: Mapping[str, str]) -> None:
         super().__init__(str(error))
         self.errors = error.errors(include_url=False)
+        self.pattern_messages = pattern_messages
+        """What to say, by field, when a string does not match its pattern (the model's `pattern_messages`)."""
 
 
 def bearer_token(authorization: str | None) -> str | None:
@@ -93,7 +95,7 @@ def parse_body(raw: bytes, content_type: str | None, model: type[M], max_depth: 
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise BodyInvalid(exc) from None
+        raise BodyInvalid(exc, getattr(model, "pattern_messages", {})) from None
 
 
 def _deeper_than(data: Any, limit: int) -> bool:

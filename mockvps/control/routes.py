@@ -4,10 +4,9 @@ Never part of the contract document: it has its own, `openapi/control.json`. Whe
 (`MOCKVPS_ADMIN_TOKEN`), every call but the health check needs `Authorization: Bearer <admin token>`.
 """
 
-# No `from __future__ import annotations` here: the clock routes are built in a function, and FastAPI must see
-# their dependency annotations as objects, not as strings naming local variables.
+from __future__ import annotations
+
 import hmac
-import secrets
 from datetime import timedelta
 from typing import Annotated, Any
 
@@ -15,8 +14,13 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import RootModel
 from starlette.responses import Response
 
-from mockvps.api import views
-from mockvps.api.control_schemas import (
+from mockvps.backend import Account, AccountSpec, Backend, Outcome
+from mockvps.backend import ResourceUsage as Usage
+from mockvps.catalog import SshKey, parse_catalog
+from mockvps.clock import ControllableClock
+from mockvps.control.deps import BackendDep, ServerIdDep, StateDep, json_body, mock_state, request_body
+from mockvps.control.responses import JSONResponse
+from mockvps.control.schemas import (
     AccountCreate,
     AccountCreated,
     AccountInfo,
@@ -31,24 +35,18 @@ from mockvps.api.control_schemas import (
     ServerSeed,
     ServerState,
 )
-from mockvps.api.deps import BackendDep, ServerIdDep, json_body, request_body
-from mockvps.api.journal import JournalQuery
-from mockvps.api.responses import JSONResponse
-from mockvps.api.schemas import ErrorDetail, ResourceUsage, ServerDetail
-from mockvps.api.wire import bearer_token
-from mockvps.backend import Account, AccountSpec, Backend, Outcome
-from mockvps.backend import ResourceUsage as Usage
-from mockvps.catalog import SshKey, parse_catalog
-from mockvps.clock import ControllableClock
 from mockvps.errors import ConfigurationError, InvalidToken, NotAuthenticated, NotFound, ValidationFailed
-from mockvps.lifecycle import Delays
-from mockvps.snapshot import export_state, restore_state
+from mockvps.persistence.snapshot import export_state, restore_state
+from mockvps.public import rendering
+from mockvps.public.schemas import ErrorDetail, ResourceUsage, ServerDetail
+from mockvps.shared.journal import JournalQuery
+from mockvps.shared.requests import bearer_token
 
 __all__ = ["REQUEST_MODELS", "health_router", "router"]
 
 
 async def _require_admin(request: Request) -> None:
-    expected: str | None = request.app.state.settings.admin_token
+    expected = mock_state(request).settings.admin_token
     if expected is None:
         return
     token = bearer_token(request.headers.get("authorization"))
@@ -83,13 +81,6 @@ async def health() -> Response:
     return JSONResponse({"status": "ok"})
 
 
-@health_router.get("/openapi.json", operation_id="controlDocument", include_in_schema=False)
-async def control_openapi() -> Response:
-    from mockvps.api.openapi import control_document
-
-    return JSONResponse(control_document())
-
-
 # -- accounts ---------------------------------------------------------------------------------------------------
 
 
@@ -107,14 +98,8 @@ def _account_info(backend: Backend, account: Account) -> dict[str, Any]:
     }
 
 
-def _delays(backend: Backend, provisioning: float | None, action: float | None, base: Delays | None) -> Delays | None:
-    if provisioning is None and action is None:
-        return base
-    current = base or backend.delays
-    return Delays(
-        provisioning=timedelta(seconds=provisioning) if provisioning is not None else current.provisioning,
-        action=timedelta(seconds=action) if action is not None else current.action,
-    )
+def _seconds(value: float | None) -> timedelta | None:
+    return None if value is None else timedelta(seconds=value)
 
 
 @router.get("/accounts", operation_id="listAccounts", response_model=list[AccountInfo])
@@ -134,26 +119,20 @@ async def create_account(
     backend: BackendDep, body: Annotated[AccountCreate, Depends(json_body(AccountCreate))]
 ) -> Response:
     """A fresh, isolated account: what a parallel test worker needs. Its tokens are shown only here."""
-    name = body.name or f"account-{secrets.token_hex(4)}"
-    tokens = body.tokens or [f"mockvps-{secrets.token_urlsafe(18)}"]
     catalog = None
     if body.catalog is not None:
         try:
             catalog = parse_catalog(body.catalog)
         except ConfigurationError as exc:
             raise ValidationFailed({"catalog": [exc.detail]}) from None
-    keys = {k.id: SshKey(k.id, k.name) for k in body.ssh_keys} if body.ssh_keys is not None else None
+    delays = backend.merged_delays(None, _seconds(body.provisioning_delay), _seconds(body.action_delay))
     spec = AccountSpec(
-        name=name, tokens=tuple(tokens), balance=body.balance, ssh_keys=keys, examples=body.examples,
-        mode=body.mode, delays=_delays(backend, body.provisioning_delay, body.action_delay, None), catalog=catalog,
+        name=body.name or "", tokens=tuple(body.tokens or ()), balance=body.balance, examples=body.examples,
+        ssh_keys={k.id: SshKey(k.id, k.name) for k in body.ssh_keys} if body.ssh_keys is not None else None,
+        mode=body.mode, delays=delays, catalog=catalog,
     )  # fmt: skip
-    if name in backend.accounts:
-        raise ValidationFailed({"name": [f"An account named {name!r} exists already."]})
-    try:
-        account = backend.add_account(spec)
-    except ConfigurationError as exc:
-        raise ValidationFailed({"non_field_errors": [exc.detail]}) from None
-    return JSONResponse({**_account_info(backend, account), "tokens": tokens}, status_code=201)
+    account, tokens = backend.create_account(spec, generate_name=not body.name, generate_token=not body.tokens)
+    return JSONResponse({**_account_info(backend, account), "tokens": list(tokens)}, status_code=201)
 
 
 @router.get("/accounts/{name}", operation_id="getAccount", response_model=AccountInfo)
@@ -171,20 +150,18 @@ async def update_account(
     name: AccountName, backend: BackendDep, body: Annotated[AccountUpdate, Depends(json_body(AccountUpdate))]
 ) -> Response:
     """Change the balance, the transition mode or the delays of one account."""
-    account = backend.account(name)
-    if body.balance is not None:
-        account.balance = body.balance
-    if body.mode is not None:
-        backend.set_mode(account, body.mode)
-    account.delays = _delays(backend, body.provisioning_delay, body.action_delay, account.delays)
+    account = backend.update_account(
+        backend.account(name), balance=body.balance, mode=body.mode,
+        provisioning_delay=_seconds(body.provisioning_delay), action_delay=_seconds(body.action_delay),
+    )  # fmt: skip
     return JSONResponse(_account_info(backend, account))
 
 
 @router.delete("/accounts/{name}", operation_id="deleteAccount", status_code=204)
-async def delete_account(name: AccountName, backend: BackendDep, request: Request) -> Response:
+async def delete_account(name: AccountName, state: StateDep) -> Response:
     """The account, its tokens and its servers are gone; so is its journal."""
-    backend.remove_account(name)
-    request.app.state.journal.clear(account=name)
+    state.backend.remove_account(name)
+    state.journal.clear(account=name)
     return Response(status_code=204)
 
 
@@ -205,10 +182,9 @@ async def export_account(name: AccountName, backend: BackendDep) -> Response:
 
 
 @router.post("/reset", operation_id="reset", status_code=204)
-async def reset(request: Request) -> Response:
+async def reset(state: StateDep) -> Response:
     """Everything back to how the mock started: accounts, servers, clock, fault rules and journal."""
-    state = request.app.state
-    state.backend = state.initial_backend()
+    state.replace_backend(state.fresh_backend())
     state.faults.clear()
     state.journal.clear()
     return Response(status_code=204)
@@ -221,14 +197,15 @@ async def export_whole_state(backend: BackendDep) -> Response:
 
 
 @router.put("/state", operation_id="importState", openapi_extra=request_body(_Snapshot), status_code=204)
-async def import_state(request: Request, backend: BackendDep) -> Response:
+async def import_state(request: Request, state: StateDep) -> Response:
     """Replace the whole state with a snapshot. A bad snapshot is refused with 400 and changes nothing."""
     snapshot = await json_body(_Snapshot)(request)
+    backend = state.backend
     try:
         fresh = restore_state(snapshot.root, backend.catalog, backend.clock.base, backend.delays, backend.limits)
     except ConfigurationError as exc:
         raise ValidationFailed({"snapshot": [exc.detail]}) from None
-    request.app.state.backend = fresh
+    state.replace_backend(fresh)
     return Response(status_code=204)
 
 
@@ -236,54 +213,69 @@ async def import_state(request: Request, backend: BackendDep) -> Response:
 
 
 def _clock_info(clock: ControllableClock) -> dict[str, Any]:
-    return {"now": views.timestamp(clock.now()), "frozen": clock.frozen, "offset_seconds": clock.offset.total_seconds()}
+    return {
+        "now": rendering.timestamp(clock.now()),
+        "frozen": clock.frozen,
+        "offset_seconds": clock.offset.total_seconds(),
+    }
 
 
-async def _mock_clock(request: Request) -> ControllableClock:
-    clock: ControllableClock = request.app.state.backend.clock
-    return clock
+def _clock_answer(clock: ControllableClock) -> Response:
+    return JSONResponse(_clock_info(clock))
 
 
-async def _account_clock(name: AccountName, backend: BackendDep) -> ControllableClock:
-    return backend.account(name).clock
+@router.get("/clock", operation_id="getClock", response_model=ClockInfo)
+async def get_clock(backend: BackendDep) -> Response:
+    return _clock_answer(backend.clock)
 
 
-def _time_routes(prefix: str, clock_of: Any, suffix: str, scope: str) -> None:
-    ClockDep = Annotated[ControllableClock, Depends(clock_of)]  # noqa: N806
-
-    @router.get(f"{prefix}/clock", operation_id=f"getClock{suffix}", response_model=ClockInfo)
-    async def get_clock(clock: ClockDep) -> Response:
-        return JSONResponse(_clock_info(clock))
-
-    @router.post(f"{prefix}/clock/advance", operation_id=f"advanceClock{suffix}", response_model=ClockInfo,
-                 openapi_extra=request_body(Advance))  # fmt: skip
-    async def advance(clock: ClockDep, body: Annotated[Advance, Depends(json_body(Advance))]) -> Response:
-        clock.advance(body.seconds)
-        return JSONResponse(_clock_info(clock))
-
-    @router.post(f"{prefix}/clock/freeze", operation_id=f"freezeClock{suffix}", response_model=ClockInfo)
-    async def freeze(clock: ClockDep) -> Response:
-        clock.freeze()
-        return JSONResponse(_clock_info(clock))
-
-    @router.post(f"{prefix}/clock/unfreeze", operation_id=f"unfreezeClock{suffix}", response_model=ClockInfo)
-    async def unfreeze(clock: ClockDep) -> Response:
-        clock.unfreeze()
-        return JSONResponse(_clock_info(clock))
-
-    for endpoint in (get_clock, advance, freeze, unfreeze):
-        endpoint.__doc__ = f"The {scope} clock: read it, move it forward, freeze it, let it run again."
+@router.post("/clock/advance", operation_id="advanceClock", response_model=ClockInfo,
+             openapi_extra=request_body(Advance))  # fmt: skip
+async def advance(backend: BackendDep, body: Annotated[Advance, Depends(json_body(Advance))]) -> Response:
+    return _clock_answer(backend.advance_clock(None, body.seconds))
 
 
-_time_routes("", _mock_clock, "", "mock's (every account's time follows it)")
-_time_routes("/accounts/{name}", _account_clock, "OfAccount", "account's own")
+@router.post("/clock/freeze", operation_id="freezeClock", response_model=ClockInfo)
+async def freeze(backend: BackendDep) -> Response:
+    return _clock_answer(backend.freeze_clock(None))
+
+
+@router.post("/clock/unfreeze", operation_id="unfreezeClock", response_model=ClockInfo)
+async def unfreeze(backend: BackendDep) -> Response:
+    return _clock_answer(backend.unfreeze_clock(None))
+
+
+@router.get("/accounts/{name}/clock", operation_id="getClockOfAccount", response_model=ClockInfo,
+            summary="Get Clock")  # fmt: skip
+async def get_account_clock(name: AccountName, backend: BackendDep) -> Response:
+    return _clock_answer(backend.account(name).clock)
+
+
+@router.post("/accounts/{name}/clock/advance", operation_id="advanceClockOfAccount", response_model=ClockInfo,
+             summary="Advance", openapi_extra=request_body(Advance))  # fmt: skip
+async def advance_account_clock(
+    name: AccountName, backend: BackendDep, body: Annotated[Advance, Depends(json_body(Advance))]
+) -> Response:
+    return _clock_answer(backend.advance_clock(backend.account(name), body.seconds))
+
+
+@router.post("/accounts/{name}/clock/freeze", operation_id="freezeClockOfAccount", response_model=ClockInfo,
+             summary="Freeze")  # fmt: skip
+async def freeze_account_clock(name: AccountName, backend: BackendDep) -> Response:
+    return _clock_answer(backend.freeze_clock(backend.account(name)))
+
+
+@router.post("/accounts/{name}/clock/unfreeze", operation_id="unfreezeClockOfAccount", response_model=ClockInfo,
+             summary="Unfreeze")  # fmt: skip
+async def unfreeze_account_clock(name: AccountName, backend: BackendDep) -> Response:
+    return _clock_answer(backend.unfreeze_clock(backend.account(name)))
 
 
 # -- operator actions -------------------------------------------------------------------------------------------
 
 
 def _server_answer(server: Any) -> Response:
-    return JSONResponse(views.detail(server))
+    return JSONResponse(rendering.detail(server))
 
 
 @router.get("/accounts/{name}/servers", operation_id="listAccountServers", response_model=list[ServerState])
@@ -294,9 +286,9 @@ async def list_account_servers(name: AccountName, backend: BackendDep) -> Respon
     for server in backend.list_servers(account):
         upcoming = backend.next_transition(account, server)
         states.append({
-            **views.detail(server),
+            **rendering.detail(server),
             "next_status": upcoming[0].value if upcoming else None,
-            "next_at": views.timestamp(upcoming[1]) if upcoming and upcoming[1] else None,
+            "next_at": rendering.timestamp(upcoming[1]) if upcoming and upcoming[1] else None,
         })  # fmt: skip
     return JSONResponse(states)
 
@@ -312,10 +304,8 @@ async def seed_server(
     name: AccountName, backend: BackendDep, body: Annotated[ServerSeed, Depends(json_body(ServerSeed))]
 ) -> Response:
     """Put a server straight into any status, free of charge."""
-    account = backend.account(name)
-    fields = body.model_dump(exclude={"id"})
-    server = backend.seed_server(account, server_id=body.id, **fields)
-    return JSONResponse(views.detail(server), status_code=201)
+    server = backend.seed_server(backend.account(name), server_id=body.id, **body.model_dump(exclude={"id"}))
+    return JSONResponse(rendering.detail(server), status_code=201)
 
 
 @router.post("/accounts/{name}/servers/{server_id}/advance", operation_id="advanceServer")
@@ -323,7 +313,7 @@ async def advance_server(name: AccountName, server_id: ServerIdDep, backend: Bac
     """Move a server in transition to its next status now (how manual mode moves). `server` is null when that
     ended a provisioning arranged to fail."""
     server = backend.advance_server(backend.account(name), server_id)
-    return JSONResponse({"server": views.detail(server) if server else None})
+    return JSONResponse({"server": rendering.detail(server) if server else None})
 
 
 @router.post("/accounts/{name}/servers/{server_id}/suspend", operation_id="suspendServer",
@@ -380,8 +370,8 @@ async def set_next_provisioning(
 
 
 @router.get("/faults", operation_id="listFaults", response_model=list[FaultRule])
-async def list_faults(request: Request) -> Response:
-    return JSONResponse([r.describe() for r in request.app.state.faults.rules])
+async def list_faults(state: StateDep) -> Response:
+    return JSONResponse([r.describe() for r in state.faults.rules])
 
 
 @router.post(
@@ -391,9 +381,7 @@ async def list_faults(request: Request) -> Response:
     status_code=201,
     response_model=FaultRule,
 )
-async def add_fault(
-    request: Request, body: Annotated[FaultRuleCreate, Depends(json_body(FaultRuleCreate))]
-) -> Response:
+async def add_fault(state: StateDep, body: Annotated[FaultRuleCreate, Depends(json_body(FaultRuleCreate))]) -> Response:
     """A rule for public requests, tried in the order added; the first that matches and fires applies."""
     latency = body.latency_ms
     if isinstance(latency, list):
@@ -405,19 +393,19 @@ async def add_fault(
     if body.drop and body.status is not None:
         raise ValidationFailed({"drop": ["A dropped connection has no status; give one or the other."]})
     spec = body.model_dump(exclude={"latency_ms"})
-    rule = request.app.state.faults.add(latency_ms=latency_range, **spec)
+    rule = state.faults.add(latency_ms=latency_range, **spec)
     return JSONResponse(rule.describe(), status_code=201)
 
 
 @router.delete("/faults", operation_id="clearFaults", status_code=204)
-async def clear_faults(request: Request) -> Response:
-    request.app.state.faults.clear()
+async def clear_faults(state: StateDep) -> Response:
+    state.faults.clear()
     return Response(status_code=204)
 
 
 @router.delete("/faults/{rule_id}", operation_id="deleteFault", status_code=204)
-async def delete_fault(rule_id: int, request: Request) -> Response:
-    if not request.app.state.faults.remove(rule_id):
+async def delete_fault(rule_id: int, state: StateDep) -> Response:
+    if not state.faults.remove(rule_id):
         raise NotFound()
     return Response(status_code=204)
 
@@ -439,37 +427,37 @@ QueryDep = Annotated[JournalQuery, Depends(_query)]
 
 
 @router.get("/journal", operation_id="listJournal", response_model=list[JournalEntry])
-async def list_journal(request: Request, query: QueryDep, limit: Annotated[int, Query(ge=1)] = 100) -> Response:
+async def list_journal(state: StateDep, query: QueryDep, limit: Annotated[int, Query(ge=1)] = 100) -> Response:
     """Public requests, newest first, filtered by method, path, status, account, operation."""
-    entries = request.app.state.journal.find(query)
+    entries = state.journal.find(query)
     return JSONResponse([e.describe() for _, e in zip(range(limit), entries, strict=False)])
 
 
 @router.get("/journal/count", operation_id="countJournal", response_model=Count)
-async def count_journal(request: Request, query: QueryDep) -> Response:
+async def count_journal(state: StateDep, query: QueryDep) -> Response:
     """How many journal entries match: the verification call."""
-    return JSONResponse({"count": request.app.state.journal.count(query)})
+    return JSONResponse({"count": state.journal.count(query)})
 
 
 @router.delete("/journal", operation_id="clearJournal", status_code=204)
-async def clear_journal(request: Request) -> Response:
-    request.app.state.journal.clear()
+async def clear_journal(state: StateDep) -> Response:
+    state.journal.clear()
     return Response(status_code=204)
 
 
 @router.get("/accounts/{name}/journal", operation_id="listAccountJournal", response_model=list[JournalEntry])
 async def list_account_journal(
-    name: AccountName, request: Request, query: QueryDep, backend: BackendDep, limit: Annotated[int, Query(ge=1)] = 100
+    name: AccountName, state: StateDep, query: QueryDep, limit: Annotated[int, Query(ge=1)] = 100
 ) -> Response:
     """This account's requests only, newest first."""
-    backend.account(name)
+    state.backend.account(name)
     scoped = JournalQuery(query.method, query.path, query.status, name, query.operation)
-    entries = request.app.state.journal.find(scoped)
+    entries = state.journal.find(scoped)
     return JSONResponse([e.describe() for _, e in zip(range(limit), entries, strict=False)])
 
 
 @router.get("/accounts/{name}/journal/count", operation_id="countAccountJournal", response_model=Count)
-async def count_account_journal(name: AccountName, request: Request, query: QueryDep, backend: BackendDep) -> Response:
-    backend.account(name)
+async def count_account_journal(name: AccountName, state: StateDep, query: QueryDep) -> Response:
+    state.backend.account(name)
     scoped = JournalQuery(query.method, query.path, query.status, name, query.operation)
-    return JSONResponse({"count": request.app.state.journal.count(scoped)})
+    return JSONResponse({"count": state.journal.count(scoped)})

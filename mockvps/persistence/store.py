@@ -1,9 +1,9 @@
 """Durable state (`mockvps serve --data-dir DIR`): SQLite from the standard library, in WAL mode.
 
-Every acknowledged change is committed, with an fsync, before the answer leaves: the public API records the
-one server and account a write touched; a control call records everything. Statuses that pass with time need
-no writes: they follow from (status, since, now) again after a restart. The journal and fault rules are not
-kept.
+Every acknowledged change is committed, with an fsync, before the answer leaves: the backend tells the store
+what each write changed (`record`, its `on_change` hook), and the store writes those rows alone. Statuses that
+pass with time need no writes: they follow from (status, since, now) again after a restart. The journal and
+fault rules are not kept.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from mockvps.backend import Account, Backend
-from mockvps.snapshot import SNAPSHOT_VERSION, account_record, clock_record, server_record
+from mockvps.backend import Account, Backend, Change
+from mockvps.persistence.snapshot import SNAPSHOT_VERSION, account_record, clock_record, server_record
 
 __all__ = ["Store"]
 
@@ -51,31 +51,44 @@ class Store:
             "accounts": [{**json.loads(data), "servers": servers.get(name, [])} for name, data in rows],
         }
 
-    def save_all(self, backend: Backend) -> None:
+    def replace_all(self, backend: Backend) -> None:
+        """The whole state, instead of what is stored (the first start, a reset, an import)."""
         with self._transaction() as db:
             db.execute("DELETE FROM servers")
             db.execute("DELETE FROM accounts")
             db.execute("INSERT OR REPLACE INTO meta VALUES ('clock', ?)", (json.dumps(clock_record(backend)),))
             for account in backend.accounts.values():
-                db.execute(
-                    "INSERT INTO accounts VALUES (?, ?)", (account.name, _dump(account_record(backend, account)))
-                )
-                db.executemany(
-                    "INSERT INTO servers VALUES (?, ?, ?)",
-                    [(account.name, s.id, _dump(server_record(s))) for s in account.servers.values()],
-                )
+                self._put_account(db, backend, account, all_servers=True)
 
-    def save_server(self, backend: Backend, account: Account, server_id: int) -> None:
-        """One write of the public API: the account's row, and the server's row or its absence."""
+    def record(self, backend: Backend, change: Change) -> None:
+        """One write, as the backend tells it (its `on_change` hook): the rows it touched, in one transaction."""
         with self._transaction() as db:
-            db.execute("INSERT OR REPLACE INTO accounts VALUES (?, ?)",
-                       (account.name, _dump(account_record(backend, account))))  # fmt: skip
-            server = account.servers.get(server_id)
-            if server is None:
-                db.execute("DELETE FROM servers WHERE account = ? AND id = ?", (account.name, server_id))
-            else:
-                db.execute("INSERT OR REPLACE INTO servers VALUES (?, ?, ?)",
-                           (account.name, server_id, _dump(server_record(server))))  # fmt: skip
+            if change.clock:
+                db.execute("INSERT OR REPLACE INTO meta VALUES ('clock', ?)", (json.dumps(clock_record(backend)),))
+            if change.removed is not None:
+                db.execute("DELETE FROM servers WHERE account = ?", (change.removed,))
+                db.execute("DELETE FROM accounts WHERE name = ?", (change.removed,))
+            account = change.account
+            if account is not None:
+                self._put_account(db, backend, account, all_servers=change.all_servers)
+                if change.server_id is not None:
+                    server = account.servers.get(change.server_id)
+                    if server is None:
+                        db.execute("DELETE FROM servers WHERE account = ? AND id = ?", (account.name, change.server_id))
+                    else:
+                        db.execute("INSERT OR REPLACE INTO servers VALUES (?, ?, ?)",
+                                   (account.name, server.id, _dump(server_record(server))))  # fmt: skip
+
+    @staticmethod
+    def _put_account(db: sqlite3.Connection, backend: Backend, account: Account, *, all_servers: bool) -> None:
+        db.execute("INSERT OR REPLACE INTO accounts VALUES (?, ?)",
+                   (account.name, _dump(account_record(backend, account))))  # fmt: skip
+        if all_servers:
+            db.execute("DELETE FROM servers WHERE account = ?", (account.name,))
+            db.executemany(
+                "INSERT INTO servers VALUES (?, ?, ?)",
+                [(account.name, s.id, _dump(server_record(s))) for s in account.servers.values()],
+            )
 
     def close(self) -> None:
         self._db.close()

@@ -10,7 +10,7 @@ from typing import Any
 __all__ = ["load_document"]
 
 HERE = Path(__file__).resolve().parent
-LOCATIONS = (HERE.parent / "openapi" / "openapi.json", HERE / "openapi.json")
+LOCATIONS = (HERE.parents[1] / "openapi" / "openapi.json", HERE / "openapi.json")
 
 
 @cache

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from contract_tests.client import Api
-from contract_tests.document import load_document
-from contract_tests.target import NEVER_ID
+from mockvps.conformance.client import Api
+from mockvps.conformance.document import load_document
+from mockvps.conformance.target import NEVER_ID
 
 PATHS: dict[str, dict[str, Any]] = load_document()["paths"]
 OPERATIONS = [(method.upper(), path) for path, ops in PATHS.items() for method in ops]

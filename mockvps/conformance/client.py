@@ -10,8 +10,8 @@ from typing import Any
 
 import requests
 
-from contract_tests.ledger import Ledger
-from contract_tests.target import Target
+from mockvps.conformance.ledger import Ledger
+from mockvps.conformance.target import Target
 
 __all__ = ["SERVERS", "Api", "Pacer", "TransitionTimeout", "curl_command", "fresh"]
 

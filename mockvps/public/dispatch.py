@@ -16,16 +16,18 @@ from urllib.parse import parse_qsl
 
 import orjson
 
-from mockvps.api.errors import render
-from mockvps.api.faults import DropConnection, FaultRule, RequestFacts
-from mockvps.api.journal import KEPT_BYTES
-from mockvps.api.servers import OPERATIONS, Call, Operation
-from mockvps.api.views import timestamp
-from mockvps.api.wire import BodyInvalid, HttpError, bearer_token, parse_body, read_body, server_id_of
 from mockvps.errors import InvalidToken, MockVPSError, NotAuthenticated, NotFound
+from mockvps.public.operations import OPERATIONS, Call, Operation
+from mockvps.public.rendering import ListCache, timestamp
+from mockvps.shared.faults import DropConnection, FaultRule, RequestFacts
+from mockvps.shared.http_errors import render
+from mockvps.shared.journal import KEPT_BYTES
+from mockvps.shared.requests import BodyInvalid, HttpError, bearer_token, parse_body, read_body, server_id_of
 
 if TYPE_CHECKING:
     from starlette.types import Message, Receive, Scope, Send
+
+    from mockvps.shared.state import MockState
 
 __all__ = ["PUBLIC_PREFIX", "PublicAPI"]
 
@@ -55,8 +57,9 @@ def _route(path: str) -> tuple[dict[str, Operation], str | None] | None:
 
 
 class PublicAPI:
-    def __init__(self, state: Any) -> None:
+    def __init__(self, state: MockState) -> None:
         self.state = state
+        self.lists = ListCache()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         state = self.state
@@ -74,7 +77,9 @@ class PublicAPI:
         account = backend.account_for_token(token) if token else None
         route = _route(path)
         operation = route[0].get(method) if route else None
-        facts = RequestFacts(method, path, operation.operation_id if operation else None, account and account.name)
+        facts = RequestFacts(
+            method, path, operation.operation_id if operation else None, account.name if account else None
+        )
         rule = state.faults.pick(facts) if state.faults.rules else None
 
         chunks: list[bytes] = []
@@ -109,11 +114,8 @@ class PublicAPI:
                     raw = await read_body(tee, content_length, state.settings.max_body_size)
                     body = parse_body(raw, content_type, operation.body, state.settings.max_json_depth)
                 query = dict(parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True))
-                status, payload = operation.handler(Call(backend, account, server_id, query, body))
+                status, payload = operation.handler(Call(backend, account, server_id, query, body, self.lists))
                 headers: dict[str, str] = {}
-                if state.store is not None and method != "GET":  # on disk before it is acknowledged
-                    changed = payload["id"] if operation.ok == 201 else server_id
-                    state.store.save_server(backend, account, changed)
             except (MockVPSError, HttpError, BodyInvalid) as refused:
                 status, payload, headers = render(refused)
             except Exception:  # a bug of the mock: say so plainly, never with a stack trace

@@ -10,7 +10,7 @@ import orjson
 from mockvps.backend import Server
 from mockvps.lifecycle import ACTIONS, Action
 
-__all__ = ["action_result", "created", "detail", "list_item", "server_list", "timestamp"]
+__all__ = ["ListCache", "action_result", "created", "detail", "list_item", "timestamp"]
 
 CREATED_MESSAGE = "Server is being provisioned. This may take 2-5 minutes."
 
@@ -40,17 +40,37 @@ def list_item(server: Server) -> dict[str, Any]:
     }
 
 
-def server_list(servers: list[Server]) -> bytes:
-    """The list as JSON, joined from each server's cached list item: a list costs little more than its bytes."""
-    items = b",".join([_list_item_json(s) for s in servers])
-    return b'{"count":%d,"results":[%s]}' % (len(servers), items)
+class ListCache:
+    """Each server's list item as JSON, kept per (server, revision): a list costs little more than its bytes.
 
+    Keyed by the server object itself (servers compare by identity). Entries of servers that are gone are
+    dropped when the cache holds more than twice the longest list rendered (and at least `floor` entries).
+    """
 
-def _list_item_json(server: Server) -> bytes:
-    cached = server.rendered
-    if cached is None or cached[0] != server.revision:
-        cached = server.rendered = (server.revision, orjson.dumps(list_item(server)))
-    return cached[1]  # type: ignore[no-any-return]
+    __slots__ = ("_floor", "_items", "_limit")
+
+    def __init__(self, floor: int = 4096) -> None:
+        self._items: dict[Server, tuple[int, bytes]] = {}
+        self._floor = self._limit = floor
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def server_list(self, servers: list[Server]) -> bytes:
+        """The list answer as JSON."""
+        items = self._items
+        if len(items) + len(servers) > self._limit:
+            kept = {s: items[s] for s in servers if s in items}
+            items.clear()
+            items.update(kept)
+            self._limit = max(self._floor, 2 * len(servers))
+        rendered = []
+        for server in servers:
+            cached = items.get(server)
+            if cached is None or cached[0] != server.revision:
+                cached = items[server] = (server.revision, orjson.dumps(list_item(server)))
+            rendered.append(cached[1])
+        return b'{"count":%d,"results":[%s]}' % (len(servers), b",".join(rendered))
 
 
 def created(server: Server) -> dict[str, Any]:

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import logging
-from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from mockvps.api.faults import FaultSet, QuietDrops
-from mockvps.api.journal import Journal
-from mockvps.api.public import PUBLIC_PREFIX, PublicAPI
 from mockvps.backend import Backend
 from mockvps.clock import Clock, SystemClock
+from mockvps.persistence.store import Store
+from mockvps.public.dispatch import PUBLIC_PREFIX, PublicAPI
 from mockvps.settings import Settings
+from mockvps.shared.faults import QuietDrops
+from mockvps.shared.state import MockState
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -23,42 +23,35 @@ __all__ = ["MockApp", "create_app"]
 class MockApp:
     """The mock as one ASGI app: the public API in front, the control API and documentation behind it.
 
-    `state` holds everything: settings, backend, journal, fault rules. The control API is a FastAPI app built
-    on its first request, so that start-up does not wait for FastAPI to import.
+    `state` holds everything: settings, backend, store, journal, fault rules. The control API is a FastAPI app
+    built on its first request, so that start-up does not wait for FastAPI to import.
     """
 
     def __init__(self, settings: Settings, clock: Clock, backend: Backend | None) -> None:
-        self.state = SimpleNamespace()
-        self.state.settings = settings
-        self.state.initial_backend = lambda: settings.backend(clock)
-        self.state.store = None
-        if settings.data_dir is not None and backend is None:
-            backend = self._open_store(settings, clock)
-        self.state.backend = backend or self.state.initial_backend()
-        self.state.journal = Journal(settings.journal_size)
-        self.state.faults = FaultSet()
+        store = Store(settings.data_dir) if settings.data_dir is not None and backend is None else None
+        if backend is None:
+            backend = self._stored(store, settings, clock) if store is not None else settings.backend(clock)
+        self.state = MockState(settings, backend, fresh_backend=lambda: settings.backend(clock), store=store)
         self.public = PublicAPI(self.state)
         self._max_header_size = settings.max_header_size
         self._control: FastAPI | None = None
 
-    def _open_store(self, settings: Settings, clock: Clock) -> Backend:
+    @staticmethod
+    def _stored(store: Store, settings: Settings, clock: Clock) -> Backend:
         """The stored state, or (first start) the configured one, stored at once."""
-        from mockvps.snapshot import restore_state
-        from mockvps.store import Store
+        from mockvps.persistence.snapshot import restore_state
 
-        assert settings.data_dir is not None
-        store = self.state.store = Store(settings.data_dir)
         snapshot = store.load()
         if snapshot is None:
             backend = settings.backend(clock)
-            store.save_all(backend)
+            store.replace_all(backend)
             return backend
         return restore_state(snapshot, settings.load_catalog(), clock, settings.delays(), settings.limits())
 
     @property
     def control(self) -> FastAPI:
         if self._control is None:
-            from mockvps.api.control_app import build_control_app
+            from mockvps.control.app import build_control_app
 
             self._control = build_control_app(self.state)
         return self._control
@@ -74,22 +67,16 @@ class MockApp:
                 if message["type"] == "lifespan.startup":
                     await send({"type": "lifespan.startup.complete"})
                 elif message["type"] == "lifespan.shutdown":
+                    self.close()
                     await send({"type": "lifespan.shutdown.complete"})
                     return
-        elif self.state.store is not None and scope["type"] == "http" and scope["method"] not in ("GET", "HEAD"):
-            await self.control(scope, receive, self._storing(send))
         else:
             await self.control(scope, receive, send)
 
-    def _storing(self, send: Send) -> Send:
-        """A control call's change is on disk before its answer starts."""
-
-        async def stored(message: Any) -> None:
-            if message["type"] == "http.response.start" and message["status"] < 400:
-                self.state.store.save_all(self.state.backend)
-            await send(message)
-
-        return stored
+    def close(self) -> None:
+        """Close the store, if any (its WAL is checkpointed into the database file)."""
+        if self.state.store is not None:
+            self.state.store.close()
 
 
 async def _too_large_headers(send: Send, limit: int) -> None:

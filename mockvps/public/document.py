@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from fastapi.openapi.utils import get_openapi
-from pydantic.json_schema import models_json_schema
+from pydantic import BaseModel
 
-from mockvps.api import examples
-from mockvps.api.schemas import BadRequest, ErrorDetail
-from mockvps.api.servers import OPERATIONS, REQUEST_MODELS, RESPONSE_MODELS, Operation
+from mockvps import examples
+from mockvps.public.operations import OPERATIONS, REQUEST_MODELS, RESPONSE_MODELS, Operation
+from mockvps.public.schemas import BadRequest, ErrorDetail
+from mockvps.shared.openapi import add_models
 
-__all__ = ["contract_document", "control_document", "render_document"]
+__all__ = ["contract_document"]
 
 TITLE = "VPS.org Servers API"
 DESCRIPTION = (
@@ -117,8 +116,9 @@ def contract_document() -> dict[str, Any]:
     for op in OPERATIONS:
         paths.setdefault(op.path, {})[op.method.lower()] = _operation(op)
     schemas: dict[str, Any] = {}
-    _add_models(schemas, [(m, "serialization") for m in (*RESPONSE_MODELS, ErrorDetail, BadRequest)])
-    _add_models(schemas, [(m, "validation") for m in REQUEST_MODELS])
+    responses: list[type[BaseModel]] = [*RESPONSE_MODELS, ErrorDetail, BadRequest]
+    add_models(schemas, [(m, "serialization") for m in responses])
+    add_models(schemas, [(m, "validation") for m in REQUEST_MODELS])
     return {
         "openapi": "3.1.0",
         "info": {"title": TITLE, "description": DESCRIPTION, "version": "v1"},
@@ -130,50 +130,3 @@ def contract_document() -> dict[str, Any]:
         },
         "security": [{"bearerAuth": []}],
     }
-
-
-def control_document() -> dict[str, Any]:
-    """The mock's own API under /_mockvps/: never part of the contract document."""
-    from mockvps.api.control import REQUEST_MODELS as CONTROL_MODELS
-    from mockvps.api.control import health_router
-    from mockvps.api.control import router as control_router
-
-    doc = get_openapi(
-        title="mockvps control API",
-        version="1",
-        openapi_version="3.1.0",
-        description=(
-            "Steer a running mock: accounts, state, time, operator actions, faults and the request journal. "
-            "When the mock has an admin token (MOCKVPS_ADMIN_TOKEN), every call but /_mockvps/health needs "
-            '`Authorization: Bearer <admin token>`. Errors are `{"detail": ...}` or `{"<field>": [...]}`.'
-        ),
-        routes=[*health_router.routes, *control_router.routes],
-        servers=[{"url": "http://127.0.0.1:8000"}],
-    )
-    _without_422(doc)
-    components = doc.setdefault("components", {})
-    schemas = components.setdefault("schemas", {})
-    _add_models(schemas, [(m, "validation") for m in CONTROL_MODELS])
-    components["schemas"] = dict(sorted(schemas.items()))
-    components["securitySchemes"] = {"adminToken": {"type": "http", "scheme": "bearer"}}
-    doc["security"] = [{"adminToken": []}, {}]
-    return doc
-
-
-def _add_models(schemas: dict[str, Any], models: Any) -> None:
-    _, defs = models_json_schema(models, ref_template="#/components/schemas/{model}")
-    schemas.update(defs.get("$defs", {}))
-
-
-def _without_422(doc: dict[str, Any]) -> None:
-    """FastAPI documents a 422 for every operation with parameters; mockvps answers 400 (or 404) instead."""
-    schemas = doc.get("components", {}).get("schemas", {})
-    for name in ("HTTPValidationError", "ValidationError"):
-        schemas.pop(name, None)
-    for operations in doc["paths"].values():
-        for operation in operations.values():
-            operation["responses"].pop("422", None)
-
-
-def render_document(doc: dict[str, Any]) -> str:
-    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"

@@ -1,7 +1,7 @@
 """Options, targets and safety of the contract suite.
 
-    pytest contract_tests                                   # the in-process mock (default)
-    pytest contract_tests --base-url URL --token T          # anything that speaks the API over HTTP
+    pytest mockvps/conformance                                   # the in-process mock (default)
+    pytest mockvps/conformance --base-url URL --token T          # anything that speaks the API over HTTP
       [--allow-writes] [--second-token T2] [--profile thorough] [--max-servers 3] [--rate 5]
       [--transition-timeout 600] [--plan-id 1 --os-id 5 --location us-west] [--as-remote] [--report DIR]
 
@@ -20,12 +20,12 @@ from typing import Any
 
 import pytest
 
-from contract_tests.client import SERVERS, Api, Pacer, fresh
-from contract_tests.document import load_document
-from contract_tests.ledger import Ledger
-from contract_tests.profiles import PROFILES, Profile
-from contract_tests.report import Report
-from contract_tests.target import HttpTarget, InProcessTarget, Options, Target
+from mockvps.conformance.client import SERVERS, Api, Pacer, fresh
+from mockvps.conformance.document import load_document
+from mockvps.conformance.ledger import Ledger
+from mockvps.conformance.profiles import PROFILES, Profile
+from mockvps.conformance.report import Report
+from mockvps.conformance.target import HttpTarget, InProcessTarget, Options, Target
 
 HERE = Path(__file__).resolve().parent
 
@@ -57,7 +57,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--plan-id", type=int, default=1, help="a plan the service offers (default 1)")
     group.addoption("--os-id", type=int, default=5, help="an OS image the service offers (default 5)")
     group.addoption("--location", default="us-west", help="a location the service offers (default us-west)")
-    group.addoption("--app-factory", default="mockvps.api:create_app",
+    group.addoption("--app-factory", default="mockvps.app:create_app",
                     help="in-process only: module:function building the app under test")  # fmt: skip
     group.addoption("--report", default=None, metavar="DIR", help="write a Markdown conformance report to DIR")
 

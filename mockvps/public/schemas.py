@@ -7,8 +7,9 @@ that is already ours, so they are not validated again on the way out.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
@@ -54,6 +55,7 @@ Hostname = Annotated[str, Field(max_length=253, pattern=FQDN_PATTERN, descriptio
 
 class _Request(BaseModel):
     model_config = ConfigDict(strict=True, extra="ignore")
+    pattern_messages: ClassVar[Mapping[str, str]] = PATTERN_MESSAGES
 
 
 class ServerCreate(_Request):

@@ -13,8 +13,11 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from mockvps.api import views
-from mockvps.api.schemas import (
+from mockvps.backend import Account, Backend, ServerChanges
+from mockvps.errors import ValidationFailed
+from mockvps.lifecycle import Action, ServerStatus
+from mockvps.public import rendering
+from mockvps.public.schemas import (
     ActionResult,
     ServerCreate,
     ServerCreated,
@@ -23,9 +26,6 @@ from mockvps.api.schemas import (
     ServerPatch,
     ServerUpdate,
 )
-from mockvps.backend import Account, Backend, ServerChanges
-from mockvps.errors import ValidationFailed
-from mockvps.lifecycle import Action, ServerStatus
 
 __all__ = ["OPERATIONS", "REQUEST_MODELS", "RESPONSE_MODELS", "Call", "Operation", "QueryParam", "Reply"]
 
@@ -39,6 +39,7 @@ class Call:
     server_id: int
     query: Mapping[str, str]
     body: Any
+    lists: rendering.ListCache
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,28 +81,28 @@ def list_servers(call: Call) -> Reply:
             raise ValidationFailed(
                 {"status": [f"Select a valid choice. {chosen} is not one of the available choices."]}
             ) from None
-    return 200, views.server_list(call.backend.list_servers(call.account, status, call.query.get("location")))
+    return 200, call.lists.server_list(call.backend.list_servers(call.account, status, call.query.get("location")))
 
 
 def create_server(call: Call) -> Reply:
     """Provisions a new VPS with the given configuration. It starts as `provisioning` with no address."""
-    return 201, views.created(call.backend.create_server(call.account, **call.body.model_dump()))
+    return 201, rendering.created(call.backend.create_server(call.account, **call.body.model_dump()))
 
 
 def get_server(call: Call) -> Reply:
     """Detailed information about one server, including its resource usage."""
-    return 200, views.detail(call.backend.get_server(call.account, call.server_id))
+    return 200, rendering.detail(call.backend.get_server(call.account, call.server_id))
 
 
 def replace_server(call: Call) -> Reply:
     """Updates the server's configuration. All fields are required."""
-    return 200, views.detail(call.backend.replace_server(call.account, call.server_id, **call.body.model_dump()))
+    return 200, rendering.detail(call.backend.replace_server(call.account, call.server_id, **call.body.model_dump()))
 
 
 def update_server(call: Call) -> Reply:
     """Updates only the fields given."""
     changes = ServerChanges(**call.body.model_dump(exclude_unset=True))  # type: ignore[typeddict-item]
-    return 200, views.detail(call.backend.update_server(call.account, call.server_id, changes))
+    return 200, rendering.detail(call.backend.update_server(call.account, call.server_id, changes))
 
 
 def delete_server(call: Call) -> Reply:
@@ -112,17 +113,17 @@ def delete_server(call: Call) -> Reply:
 
 def start_server(call: Call) -> Reply:
     """Powers on a stopped server. Refused with 400 when the server is not stopped."""
-    return 200, views.action_result(call.backend.start_server(call.account, call.server_id), Action.START)
+    return 200, rendering.action_result(call.backend.start_server(call.account, call.server_id), Action.START)
 
 
 def stop_server(call: Call) -> Reply:
     """Shuts a running server down gracefully. Refused with 400 when the server is not active."""
-    return 200, views.action_result(call.backend.stop_server(call.account, call.server_id), Action.STOP)
+    return 200, rendering.action_result(call.backend.stop_server(call.account, call.server_id), Action.STOP)
 
 
 def reboot_server(call: Call) -> Reply:
     """Reboots a running server gracefully. Refused with 400 when the server is not active."""
-    return 200, views.action_result(call.backend.reboot_server(call.account, call.server_id), Action.REBOOT)
+    return 200, rendering.action_result(call.backend.reboot_server(call.account, call.server_id), Action.REBOOT)
 
 
 _LIST = "/api/v1/servers/"
@@ -154,5 +155,7 @@ OPERATIONS: tuple[Operation, ...] = (
               "Reboot command sent.", (400, 401, 404)),
 )  # fmt: skip
 
-REQUEST_MODELS = tuple(op.body for op in OPERATIONS if op.body is not None)
-RESPONSE_MODELS = tuple(dict.fromkeys(op.ok_model for op in OPERATIONS if op.ok_model is not None))
+REQUEST_MODELS: tuple[type[BaseModel], ...] = tuple(op.body for op in OPERATIONS if op.body is not None)
+RESPONSE_MODELS: tuple[type[BaseModel], ...] = tuple(
+    dict.fromkeys(op.ok_model for op in OPERATIONS if op.ok_model is not None)
+)

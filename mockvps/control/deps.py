@@ -12,19 +12,30 @@ from typing import Annotated, Any, TypeVar
 from fastapi import Depends, Path, Request
 from pydantic import BaseModel, WithJsonSchema
 
-from mockvps.api.wire import parse_body, read_body, server_id_of
 from mockvps.backend import Backend
+from mockvps.shared.requests import parse_body, read_body, server_id_of
+from mockvps.shared.state import MockState
 
-__all__ = ["BackendDep", "ServerIdDep", "json_body", "request_body"]
+__all__ = ["BackendDep", "ServerIdDep", "StateDep", "json_body", "mock_state", "request_body"]
 
 M = TypeVar("M", bound=BaseModel)
 
 
+def mock_state(request: Request) -> MockState:
+    """The state of the mock this control app belongs to (`control.app.build_control_app` puts it there)."""
+    state: MockState = request.app.state.mock
+    return state
+
+
+async def _state(request: Request) -> MockState:
+    return mock_state(request)
+
+
 async def _backend(request: Request) -> Backend:
-    backend: Backend = request.app.state.backend
-    return backend
+    return mock_state(request).backend
 
 
+StateDep = Annotated[MockState, Depends(_state)]
 BackendDep = Annotated[Backend, Depends(_backend)]
 
 
@@ -45,9 +56,9 @@ def json_body(model: type[M]) -> Callable[[Request], Awaitable[M]]:
     """A dependency that reads the body as JSON and validates it against `model`, as the public API does."""
 
     async def parse(request: Request) -> M:
-        raw = await read_body(request.receive, request.headers.get("content-length"),
-                              request.app.state.settings.max_body_size)  # fmt: skip
-        return parse_body(raw, request.headers.get("content-type"), model, request.app.state.settings.max_json_depth)
+        settings = mock_state(request).settings
+        raw = await read_body(request.receive, request.headers.get("content-length"), settings.max_body_size)
+        return parse_body(raw, request.headers.get("content-type"), model, settings.max_json_depth)
 
     return parse
 

@@ -20,11 +20,13 @@ from starlette.responses import HTMLResponse, Response
 from starlette.staticfiles import StaticFiles
 
 from mockvps import errors
-from mockvps.api import control
-from mockvps.api.errors import field_errors, render
-from mockvps.api.openapi import contract_document
-from mockvps.api.responses import JSONResponse
-from mockvps.api.wire import BodyInvalid, HttpError
+from mockvps.control import routes
+from mockvps.control.document import control_document
+from mockvps.control.responses import JSONResponse
+from mockvps.public.document import contract_document
+from mockvps.shared.http_errors import field_errors, render
+from mockvps.shared.requests import BodyInvalid, HttpError
+from mockvps.shared.state import MockState
 
 __all__ = ["build_control_app"]
 
@@ -49,11 +51,11 @@ def _assets_directory() -> Path:
     return Path(fastapi_offline.__file__).resolve().parent / "static"
 
 
-def build_control_app(state: Any) -> FastAPI:
+def build_control_app(state: MockState) -> FastAPI:
     app = FastAPI(title="mockvps", redirect_slashes=False, docs_url=None, redoc_url=None, **_NO_TELEMETRY)
-    app.state = state  # the mock's own state object: the control routes read it as request.app.state
-    app.include_router(control.health_router)
-    app.include_router(control.router)
+    app.state.mock = state  # the routes' dependencies read it (`deps.mock_state`)
+    app.include_router(routes.health_router)
+    app.include_router(routes.router)
     app.mount(ASSETS, StaticFiles(directory=_assets_directory()), name="assets")
     app.mount("/_mockvps/ui", StaticFiles(directory=UI, html=True), name="ui")
     _documentation_pages(app)
@@ -94,6 +96,10 @@ def _documentation_pages(app: FastAPI) -> None:
         return get_redoc_html(openapi_url="/openapi.json", title="VPS.org Servers API", with_google_fonts=False,
                               redoc_js_url=f"{ASSETS}/redoc.standalone.js",
                               redoc_favicon_url=f"{ASSETS}/favicon.png")  # fmt: skip
+
+    @app.get("/_mockvps/openapi.json", include_in_schema=False)
+    async def control_openapi() -> Response:
+        return JSONResponse(control_document())
 
     @app.get("/_mockvps/docs", include_in_schema=False)
     async def control_docs() -> HTMLResponse:

@@ -8,8 +8,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from mockvps.api.schemas import Hostname, Name, ServerDetail
 from mockvps.lifecycle import ServerStatus, TransitionMode
+from mockvps.public.schemas import Hostname, Name, ServerDetail
 
 __all__ = [
     "AccountCreate",

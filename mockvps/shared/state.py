@@ -1,0 +1,40 @@
+"""The state of one running mock, shared by the public API and the control API."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from mockvps.backend import Backend
+from mockvps.persistence.store import Store
+from mockvps.settings import Settings
+from mockvps.shared.faults import FaultSet
+from mockvps.shared.journal import Journal
+
+__all__ = ["MockState"]
+
+
+@dataclass(slots=True, eq=False)
+class MockState:
+    """Everything a mock holds. `backend` is replaced whole by a reset or an import (`replace_backend`)."""
+
+    settings: Settings
+    backend: Backend
+    fresh_backend: Callable[[], Backend]
+    """The state as the mock started (its settings, or the --state file): what a reset returns to."""
+    store: Store | None = None
+    """Where changes are kept (--data-dir), or None."""
+    journal: Journal = field(init=False)
+    faults: FaultSet = field(default_factory=FaultSet)
+
+    def __post_init__(self) -> None:
+        self.journal = Journal(self.settings.journal_size)
+        if self.store is not None:
+            self.backend.on_change = self.store.record
+
+    def replace_backend(self, backend: Backend) -> None:
+        """A whole new state (reset, import): kept first when there is a store, then in force."""
+        if self.store is not None:
+            self.store.replace_all(backend)
+            backend.on_change = self.store.record
+        self.backend = backend
