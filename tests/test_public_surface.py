@@ -10,6 +10,7 @@ import pytest
 
 import mockvps
 
+
 def _is_module(name: str) -> bool:
     last = name.rpartition(".")[2]  # the contract suite's test files and conftest are pytest's, not a surface
     return last != "__main__" and last != "conftest" and not last.startswith("test_")
