@@ -8,13 +8,14 @@ PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
+	$(PIP) --upgrade 'pip>=25.1'   # dependency groups (pyproject's [dependency-groups])
 
 $(VENV)/.serve: pyproject.toml | $(BIN)/python
 	$(PIP) -e .
 	touch $@
 
 $(VENV)/.test: pyproject.toml | $(BIN)/python
-	$(PIP) -e '.[test]'
+	$(PIP) -e '.[conformance]' --group dev
 	touch $@
 
 serve: $(VENV)/.serve

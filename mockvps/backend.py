@@ -43,9 +43,9 @@ __all__ = [
     "ChangeHook",
     "Limits",
     "Outcome",
-    "ResourceUsage",
     "Server",
     "ServerChanges",
+    "Usage",
     "token_digest",
 ]
 
@@ -63,7 +63,7 @@ class Outcome(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class ResourceUsage:
+class Usage:
     cpu_percent: float
     memory_used: int  # MB
     disk_used: int  # GB
@@ -91,7 +91,7 @@ class Server:
     """Reserved at creation so no two servers ever share one; shown once the server has been active."""
     ipv6: str
     activated: bool = False
-    usage: ResourceUsage | None = None
+    usage: Usage | None = None
     """Usage set by an operator; otherwise derived from the id and the plan."""
     outcome: Outcome | None = None
     revision: int = 0
@@ -105,16 +105,16 @@ class Server:
     def ipv6_address(self) -> str | None:
         return self.ipv6 if self.activated else None
 
-    def resource_usage(self) -> ResourceUsage:
+    def resource_usage(self) -> Usage:
         base = self.usage or _derived_usage(self.id, self.plan)
         if self.status in lifecycle.RUNNING:
             return base
-        return ResourceUsage(0.0, 0, base.disk_used, base.bandwidth_used)
+        return Usage(0.0, 0, base.disk_used, base.bandwidth_used)
 
 
-def _derived_usage(server_id: int, plan: Plan) -> ResourceUsage:
+def _derived_usage(server_id: int, plan: Plan) -> Usage:
     h = zlib.crc32(server_id.to_bytes(8, "big"))
-    return ResourceUsage(
+    return Usage(
         cpu_percent=round(5 + (h % 600) / 10, 1),
         memory_used=plan.memory * (20 + (h >> 8) % 60) // 100,
         disk_used=plan.storage * (10 + (h >> 16) % 70) // 100,
@@ -513,7 +513,7 @@ class Backend:
         self._changed(Change(account, server_id))
         return server
 
-    def set_usage(self, account: Account, server_id: int, usage: ResourceUsage | None) -> Server:
+    def set_usage(self, account: Account, server_id: int, usage: Usage | None) -> Server:
         server = self.get_server(account, server_id)
         server.usage = usage
         server.revision += 1
@@ -652,7 +652,7 @@ class Backend:
         """
         detail = examples.DETAIL
         extra = {
-            12345: ("2001:0db8::1", detail["backups_enabled"], ResourceUsage(**detail["resource_usage"])),
+            12345: ("2001:0db8::1", detail["backups_enabled"], Usage(**detail["resource_usage"])),
             12346: ("2001:0db8::2", False, None),
         }
         catalog = account.catalog or self.catalog

@@ -14,8 +14,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import RootModel
 from starlette.responses import Response
 
-from mockvps.backend import Account, AccountSpec, Backend, Outcome
-from mockvps.backend import ResourceUsage as Usage
+from mockvps.backend import Account, AccountSpec, Backend, Outcome, Usage
 from mockvps.catalog import SshKey, parse_catalog
 from mockvps.clock import ControllableClock
 from mockvps.control.deps import BackendDep, ServerIdDep, StateDep, json_body, mock_state, request_body
@@ -28,9 +27,9 @@ from mockvps.control.schemas import (
     Advance,
     ClockInfo,
     Count,
-    FaultRule,
     FaultRuleCreate,
-    JournalEntry,
+    FaultRuleInfo,
+    JournalEntryInfo,
     NextProvisioning,
     ServerSeed,
     ServerState,
@@ -369,7 +368,7 @@ async def set_next_provisioning(
 # -- faults -----------------------------------------------------------------------------------------------------
 
 
-@router.get("/faults", operation_id="listFaults", response_model=list[FaultRule])
+@router.get("/faults", operation_id="listFaults", response_model=list[FaultRuleInfo])
 async def list_faults(state: StateDep) -> Response:
     return JSONResponse([r.describe() for r in state.faults.rules])
 
@@ -379,7 +378,7 @@ async def list_faults(state: StateDep) -> Response:
     operation_id="addFault",
     openapi_extra=request_body(FaultRuleCreate),
     status_code=201,
-    response_model=FaultRule,
+    response_model=FaultRuleInfo,
 )
 async def add_fault(state: StateDep, body: Annotated[FaultRuleCreate, Depends(json_body(FaultRuleCreate))]) -> Response:
     """A rule for public requests, tried in the order added; the first that matches and fires applies."""
@@ -426,7 +425,7 @@ async def _query(
 QueryDep = Annotated[JournalQuery, Depends(_query)]
 
 
-@router.get("/journal", operation_id="listJournal", response_model=list[JournalEntry])
+@router.get("/journal", operation_id="listJournal", response_model=list[JournalEntryInfo])
 async def list_journal(state: StateDep, query: QueryDep, limit: Annotated[int, Query(ge=1)] = 100) -> Response:
     """Public requests, newest first, filtered by method, path, status, account, operation."""
     entries = state.journal.find(query)
@@ -445,7 +444,7 @@ async def clear_journal(state: StateDep) -> Response:
     return Response(status_code=204)
 
 
-@router.get("/accounts/{name}/journal", operation_id="listAccountJournal", response_model=list[JournalEntry])
+@router.get("/accounts/{name}/journal", operation_id="listAccountJournal", response_model=list[JournalEntryInfo])
 async def list_account_journal(
     name: AccountName, state: StateDep, query: QueryDep, limit: Annotated[int, Query(ge=1)] = 100
 ) -> Response:

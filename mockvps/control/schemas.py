@@ -19,9 +19,9 @@ __all__ = [
     "Advance",
     "ClockInfo",
     "Count",
-    "FaultRule",
     "FaultRuleCreate",
-    "JournalEntry",
+    "FaultRuleInfo",
+    "JournalEntryInfo",
     "NextProvisioning",
     "ServerSeed",
     "ServerState",
@@ -127,7 +127,7 @@ class FaultRuleCreate(_Strict):
     seed: int = 0
 
 
-class FaultRule(BaseModel):
+class FaultRuleInfo(BaseModel):
     id: int
     method: str | None
     path: str | None
@@ -144,7 +144,7 @@ class FaultRule(BaseModel):
     matched: int
 
 
-class JournalEntry(BaseModel):
+class JournalEntryInfo(BaseModel):
     id: int
     time: datetime
     account: str | None
@@ -155,7 +155,7 @@ class JournalEntry(BaseModel):
     body: Any
     status: int
     fault: int | None
-    answer: Any = Field(description="What the mock answered (JSON, or text), as far as 64 KiB.")
+    answer: Any = Field(description="What the mock answered (JSON, or text), as far as 16 KiB.")
 
 
 class Count(BaseModel):

@@ -12,7 +12,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
 from mockvps.addresses import AddressPool
-from mockvps.backend import Account, AccountSpec, Backend, Limits, Outcome, ResourceUsage, Server
+from mockvps.backend import Account, AccountSpec, Backend, Limits, Outcome, Server, Usage
 from mockvps.catalog import Catalog, SshKey, catalog_to_dict, parse_catalog
 from mockvps.clock import Clock, ControllableClock
 from mockvps.errors import ConfigurationError, LimitReached
@@ -245,7 +245,7 @@ def _restore_server(backend: Backend, catalog: Catalog, raw: object, where: str)
     usage = None
     if r.data.get("usage") is not None:
         u = _Reader(r.data["usage"], f"{where}.usage")
-        usage = ResourceUsage(float(u.number("cpu_percent")), u.integer("memory_used"), u.integer("disk_used"),
+        usage = Usage(float(u.number("cpu_percent")), u.integer("memory_used"), u.integer("disk_used"),
                               u.integer("bandwidth_used"))  # fmt: skip
     created = r.moment("created_at")
     server = Server(
