@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import threading
 from decimal import Decimal
 from pathlib import Path
@@ -95,3 +96,31 @@ def test_every_acknowledged_change_survives_sigkill(tmp_path: Path) -> None:
         assert present - set(acknowledged) <= {max(present)}  # at most the one write in flight at the kill
     finally:
         restarted.stop()
+
+
+def test_a_stop_closes_the_store_and_checkpoints_its_log(tmp_path: Path) -> None:
+    server = Served("--data-dir", str(tmp_path), "--log-level", "warning")
+    created = httpx.post(f"{server.url}{SERVERS}", json=CREATE, headers=AUTH).json()["id"]
+    assert (tmp_path / "mockvps.sqlite3-wal").exists()  # the create is in the write-ahead log
+    assert server.stop() == 0
+    assert not (tmp_path / "mockvps.sqlite3-wal").exists()  # closed: the log went into the database file
+    with sqlite3.connect(f"file:{tmp_path / 'mockvps.sqlite3'}?mode=ro", uri=True) as db:
+        assert db.execute("SELECT id FROM servers WHERE id = ?", (created,)).fetchall() == [(created,)]
+
+
+def test_a_clock_move_writes_one_row_whatever_the_store_holds(tmp_path: Path) -> None:
+    app = create_app(Settings(data_dir=tmp_path, provisioning_delay=0), clock=VirtualClock())
+    store = app.state.store
+    assert store is not None
+    with TestClient(app, headers=AUTH) as client:
+        for _ in range(50):
+            client.post(SERVERS, json=CREATE)
+        before = store.rows_written
+        assert client.post("/_mockvps/clock/advance", json={"seconds": 60}).status_code == 200
+        assert store.rows_written - before == 1  # the mock's clock, not every account and server again
+        before = store.rows_written
+        client.post("/_mockvps/accounts/default/clock/advance", json={"seconds": 60})
+        assert store.rows_written - before == 1  # the account's row
+        before = store.rows_written
+        client.patch(f"{SERVERS}12345/", json={"name": "renamed"})
+        assert store.rows_written - before == 2  # the server and its account

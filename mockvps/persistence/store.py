@@ -90,6 +90,11 @@ class Store:
                 [(account.name, s.id, _dump(server_record(s))) for s in account.servers.values()],
             )
 
+    @property
+    def rows_written(self) -> int:
+        """Rows inserted, replaced or deleted since the store was opened (SQLite's total_changes)."""
+        return self._db.total_changes
+
     def close(self) -> None:
         self._db.close()
 
