@@ -22,3 +22,25 @@ def test_a_readme_snippet_passes(pytester: pytest.Pytester, index: int) -> None:
     assert result.ret == 0, result.stdout.str()
     outcomes = result.parseoutcomes()
     assert outcomes.get("passed", 0) == SNIPPETS[index].count("\ndef test_") + SNIPPETS[index].startswith("def test_")
+
+
+def architecture() -> str:
+    text = README.read_text(encoding="utf-8")
+    return text[text.index("## Architecture") :].split("\n## ", 1)[0]
+
+
+def test_the_architecture_names_every_module_of_the_package() -> None:
+    section = architecture()
+    package = README.parent / "mockvps"
+    modules = [
+        path.relative_to(package.parent).as_posix()
+        for path in package.rglob("*.py")
+        if path.name not in ("__init__.py", "__main__.py") and "conformance" not in path.parts
+    ]
+    named = set(re.findall(r"mockvps/[\w/]+\.py", section))
+    for line in section.splitlines():  # a folder's line of the picture names its files: " mockvps/x/  a.py  b.py"
+        folder = re.match(r"\s*(mockvps/\w+/)\s", line)
+        if folder:
+            named |= {folder.group(1) + name for name in re.findall(r"(?<![/\w])(\w+\.py)", line)}
+    assert sorted(set(modules) - named) == []  # every module has its place in the picture
+    assert sorted(n for n in named if not (README.parent / n).exists()) == []  # and the picture names no ghost
