@@ -72,8 +72,9 @@ def request(port: int, method: str, path: str, body: Any = None, token: str = TO
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     try:
         payload = json.dumps(body).encode() if body is not None else None
-        conn.request(method, path, body=payload, headers={"Authorization": f"Bearer {token}",
-                                                          "Content-Type": "application/json"})  # fmt: skip
+        conn.request(
+            method, path, body=payload, headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        )
         response = conn.getresponse()
         raw = response.read()
         return response.status, json.loads(raw) if raw else None
@@ -94,9 +95,14 @@ class Target:
     def running(self, extra: list[str] | None = None) -> Iterator[Target]:
         self.port = free_port()
         argv = [a.replace("{port}", str(self.port)) for a in self.argv] + (extra or [])
-        self.process = subprocess.Popen(pinned(SERVER_CPU) + argv, cwd=ROOT, env={**os.environ, **self.env},
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                        start_new_session=True)  # fmt: skip
+        self.process = subprocess.Popen(
+            pinned(SERVER_CPU) + argv,
+            cwd=ROOT,
+            env={**os.environ, **self.env},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         try:
             self.wait_ready(60)
             yield self
@@ -152,15 +158,29 @@ def wrk(port: int, method: str, path: str, token: str, body: Any, connections: i
         lua_body = f"wrk.body = {json.dumps(json.dumps(body))}" if body is not None else ""
         script.write(WRK_SCRIPT.format(method=method, token=token, body=lua_body))
     try:
-        argv = ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout", "5s",
-                "-s", script.name, f"http://127.0.0.1:{port}{path}"]  # fmt: skip
+        argv = [
+            "wrk",
+            "-t1",
+            f"-c{connections}",
+            f"-d{max(1, round(seconds))}s",
+            "--timeout",
+            "5s",
+            "-s",
+            script.name,
+            f"http://127.0.0.1:{port}{path}",
+        ]
         out = subprocess.run([*pinned(LOAD_CPU), *argv], capture_output=True, text=True, timeout=seconds + 60).stdout
     finally:
         os.unlink(script.name)
     line = next(ln for ln in out.splitlines() if ln.startswith("RESULT"))
     requests, duration_us, p50, p99, errors = map(int, line.split()[1:])
-    return {"rps": requests / (duration_us / 1e6), "p50_ms": p50 / 1000, "p99_ms": p99 / 1000, "errors": errors,
-            "requests": requests}  # fmt: skip
+    return {
+        "rps": requests / (duration_us / 1e6),
+        "p50_ms": p50 / 1000,
+        "p99_ms": p99 / 1000,
+        "errors": errors,
+        "requests": requests,
+    }
 
 
 async def sessions(port: int, token: str, seconds: float, concurrency: int) -> dict[str, float]:
@@ -202,9 +222,14 @@ async def sessions(port: int, token: str, seconds: float, concurrency: int) -> d
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     elapsed = time.monotonic() - started
     latencies.sort()
-    return {"rps": len(latencies) / elapsed, "sessions_per_s": done / elapsed, "failed": failed,
-            "p50_ms": latencies[len(latencies) // 2] * 1000, "p99_ms": latencies[int(len(latencies) * 0.99)] * 1000,
-            "errors": failed}  # fmt: skip
+    return {
+        "rps": len(latencies) / elapsed,
+        "sessions_per_s": done / elapsed,
+        "failed": failed,
+        "p50_ms": latencies[len(latencies) // 2] * 1000,
+        "p99_ms": latencies[int(len(latencies) * 0.99)] * 1000,
+        "errors": failed,
+    }
 
 
 def drain(port: int) -> None:
@@ -218,12 +243,17 @@ def drain(port: int) -> None:
 
 
 def seed_account(port: int, name: str, servers: int) -> str:
-    status, account = request(port, "POST", "/_mockvps/accounts", {"name": name, "balance": "1000000000",
-                                                                    "mode": "immediate"})  # fmt: skip
+    status, account = request(
+        port, "POST", "/_mockvps/accounts", {"name": name, "balance": "1000000000", "mode": "immediate"}
+    )
     assert status == 201, account
     for i in range(servers):
-        request(port, "POST", f"/_mockvps/accounts/{name}/servers",
-                {"name": f"s{i}", "plan_id": 1, "os_id": 5, "location": "us-west"})  # fmt: skip
+        request(
+            port,
+            "POST",
+            f"/_mockvps/accounts/{name}/servers",
+            {"name": f"s{i}", "plan_id": 1, "os_id": 5, "location": "us-west"},
+        )
     return str(account["tokens"][0])
 
 
@@ -266,24 +296,68 @@ def main() -> int:
     connections = [int(c) for c in args.connections.split(",")]
     if "prism" in chosen and not PRISM.exists():
         print(f"installing Prism {PRISM_VERSION} into bench/.prism ...", file=sys.stderr)
-        subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--prefix", str(PRISM.parents[2]),
-                        f"@stoplight/prism-cli@{PRISM_VERSION}"], check=True, capture_output=True)  # fmt: skip
-    serve = [sys.executable, "-m", "mockvps", "serve", "--port", "{port}", "--log-level", "warning",
-             "--balance", "1000000000", "--provisioning-delay", "0", "--action-delay", "0",
-             *args.mockvps_args.split()]  # fmt: skip
+        subprocess.run(
+            [
+                "npm",
+                "install",
+                "--no-audit",
+                "--no-fund",
+                "--prefix",
+                str(PRISM.parents[2]),
+                f"@stoplight/prism-cli@{PRISM_VERSION}",
+            ],
+            check=True,
+            capture_output=True,
+        )
+    serve = [
+        sys.executable,
+        "-m",
+        "mockvps",
+        "serve",
+        "--port",
+        "{port}",
+        "--log-level",
+        "warning",
+        "--balance",
+        "1000000000",
+        "--provisioning-delay",
+        "0",
+        "--action-delay",
+        "0",
+        *args.mockvps_args.split(),
+    ]
     bodies = Path(tempfile.mkstemp(suffix=".json")[1])
     targets = {
         "mockvps": Target("mockvps", serve, stateful=True),
-        "ceiling": Target("bare ASGI (ceiling)", [sys.executable, "-m", "uvicorn", "bare:app", "--app-dir", "bench",
-                          "--port", "{port}", "--log-level", "warning", "--no-access-log"],
-                          env={"BENCH_BODIES": str(bodies)}),
-        "prism": Target(f"Prism {PRISM_VERSION}", [str(PRISM), "mock", "openapi/openapi.json", "-h", "127.0.0.1",
-                        "-p", "{port}", "--errors", "false"]),
-    }  # fmt: skip
+        "ceiling": Target(
+            "bare ASGI (ceiling)",
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "bare:app",
+                "--app-dir",
+                "bench",
+                "--port",
+                "{port}",
+                "--log-level",
+                "warning",
+                "--no-access-log",
+            ],
+            env={"BENCH_BODIES": str(bodies)},
+        ),
+        "prism": Target(
+            f"Prism {PRISM_VERSION}",
+            [str(PRISM), "mock", "openapi/openapi.json", "-h", "127.0.0.1", "-p", "{port}", "--errors", "false"],
+        ),
+    }
     rows: list[tuple[str, str, int, dict[str, float]]] = []
     extra: dict[str, dict[str, float]] = {}
-    print(f"machine: {os.cpu_count()} CPUs, {platform()}; {args.duration:g} s per workload; server on CPU "
-          f"{SERVER_CPU}, load on CPU {LOAD_CPU}", flush=True)  # fmt: skip
+    print(
+        f"machine: {os.cpu_count()} CPUs, {platform()}; {args.duration:g} s per workload; server on CPU "
+        f"{SERVER_CPU}, load on CPU {LOAD_CPU}",
+        flush=True,
+    )
     for key in ["mockvps", *[t for t in chosen if t != "mockvps"]]:
         if key not in chosen and key != "mockvps":
             continue
@@ -302,12 +376,15 @@ def main() -> int:
                     "list10000": request(target.port, "GET", "/api/v1/servers/", token=tokens["list10000"]),
                     "create": request(target.port, "POST", "/api/v1/servers/", ORDER, token=tokens["create"]),
                 }
-                bodies.write_text(json.dumps({k: [s, json.dumps(b, separators=(",", ":"))]
-                                              for k, (s, b) in captured.items()}))  # fmt: skip
-            workloads = [("GET detail", "GET", "/api/v1/servers/12345/?bench=detail", "detail", None),
-                         ("GET list of 100", "GET", "/api/v1/servers/?bench=list100", "list100", None),
-                         ("GET list of 10,000", "GET", "/api/v1/servers/?bench=list10000", "list10000", None),
-                         ("POST create", "POST", "/api/v1/servers/?bench=create", "create", ORDER)]  # fmt: skip
+                bodies.write_text(
+                    json.dumps({k: [s, json.dumps(b, separators=(",", ":"))] for k, (s, b) in captured.items()})
+                )
+            workloads = [
+                ("GET detail", "GET", "/api/v1/servers/12345/?bench=detail", "detail", None),
+                ("GET list of 100", "GET", "/api/v1/servers/?bench=list100", "list100", None),
+                ("GET list of 10,000", "GET", "/api/v1/servers/?bench=list10000", "list10000", None),
+                ("POST create", "POST", "/api/v1/servers/?bench=create", "create", ORDER),
+            ]
             for label, method, path, kind, body in workloads:
                 for conns in connections:
                     if kind == "list10000" and (conns != connections[0] or args.quick):
@@ -348,15 +425,19 @@ def report(rows: list[tuple[str, str, int, dict[str, float]]], extra: dict[str, 
     print("| target | workload | conns | req/s | p50 ms | p99 ms | errors |")
     print("|---|---|---:|---:|---:|---:|---:|")
     for name, label, conns, r in rows:
-        print(f"| {name} | {label} | {conns} | {r['rps']:,.0f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | "
-              f"{int(r['errors'])} |")  # fmt: skip
+        print(
+            f"| {name} | {label} | {conns} | {r['rps']:,.0f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | "
+            f"{int(r['errors'])} |"
+        )
     print()
     print("| target | start-up to first 200 (median of 5) | RSS idle | RSS after load | RSS with 100,000 servers |")
     print("|---|---:|---:|---:|---:|")
     for name, f in extra.items():
         hundred_k = f"{f['rss_100k_mb']:.0f} MB" if "rss_100k_mb" in f else "-"
-        print(f"| {name} | {f.get('startup_s', 0) * 1000:.0f} ms | {f['rss_idle_mb']:.0f} MB | "
-              f"{f['rss_loaded_mb']:.0f} MB | {hundred_k} |")  # fmt: skip
+        print(
+            f"| {name} | {f.get('startup_s', 0) * 1000:.0f} ms | {f['rss_idle_mb']:.0f} MB | "
+            f"{f['rss_loaded_mb']:.0f} MB | {hundred_k} |"
+        )
     ratios(rows, extra)
 
 
@@ -374,8 +455,7 @@ def ratios(rows: list[tuple[str, str, int, dict[str, float]]], extra: dict[str, 
             print(f"  {label}: {mock / ceiling:.0%} of the ceiling")
     small, large = rps("mockvps", "GET list of 100"), rps("mockvps", "GET list of 10,000")
     if small and large:
-        print(f"  list cost: {(1 / large - 1 / small) / 9_900 * 1e6:.2f} us per server "
-              f"(from 100 to 10,000 servers)")  # fmt: skip
+        print(f"  list cost: {(1 / large - 1 / small) / 9_900 * 1e6:.2f} us per server (from 100 to 10,000 servers)")
     p99 = next((r["p99_ms"] for n, lab, c, r in rows if n == "mockvps" and lab == "GET detail" and c == 64), None)
     if p99 is not None:
         print(f"  p99 of GET detail at 64 connections: {p99:.2f} ms")

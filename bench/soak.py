@@ -65,8 +65,22 @@ def main() -> int:
     if not shutil.which("wrk"):
         print("wrk is needed: apt-get install wrk", file=sys.stderr)
         return 2
-    serve = [sys.executable, "-m", "mockvps", "serve", "--port", "{port}", "--log-level", "warning",
-             "--balance", "1000000000", "--provisioning-delay", "0", "--action-delay", "0"]  # fmt: skip
+    serve = [
+        sys.executable,
+        "-m",
+        "mockvps",
+        "serve",
+        "--port",
+        "{port}",
+        "--log-level",
+        "warning",
+        "--balance",
+        "1000000000",
+        "--provisioning-delay",
+        "0",
+        "--action-delay",
+        "0",
+    ]
     target = Target("mockvps", serve)
     samples: list[tuple[float, float]] = []
     with target.running(), tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
@@ -81,10 +95,20 @@ def main() -> int:
 
         sampler = threading.Thread(target=sample)
         sampler.start()
-        argv = ["wrk", "-t1", f"-c{args.connections}", f"-d{args.seconds}s", "--timeout", "5s", "-s", script.name,
-                f"http://127.0.0.1:{target.port}"]  # fmt: skip
-        out = subprocess.run([*pinned(LOAD_CPU), *argv], capture_output=True, text=True, cwd=ROOT,
-                             timeout=args.seconds + 60).stdout  # fmt: skip
+        argv = [
+            "wrk",
+            "-t1",
+            f"-c{args.connections}",
+            f"-d{args.seconds}s",
+            "--timeout",
+            "5s",
+            "-s",
+            script.name,
+            f"http://127.0.0.1:{target.port}",
+        ]
+        out = subprocess.run(
+            [*pinned(LOAD_CPU), *argv], capture_output=True, text=True, cwd=ROOT, timeout=args.seconds + 60
+        ).stdout
         stop.set()
         sampler.join()
         entries = request(target.port, "GET", "/_mockvps/journal?limit=100000")[1]
@@ -94,9 +118,11 @@ def main() -> int:
             statuses[entry["status"]] = statuses.get(entry["status"], 0) + 1
     line = next(ln for ln in out.splitlines() if ln.startswith("RESULT"))
     total, duration_us, non_2xx, socket_errors = map(int, line.split()[1:])
-    print(f"requests: {total:,} in {duration_us / 1e6:.0f} s ({total / (duration_us / 1e6):,.0f} req/s); "
-          f"answers >= 400: {non_2xx:,}; "
-          f"socket errors: {socket_errors}; journal entries: {journal:,} (bound 1,000)")  # fmt: skip
+    print(
+        f"requests: {total:,} in {duration_us / 1e6:.0f} s ({total / (duration_us / 1e6):,.0f} req/s); "
+        f"answers >= 400: {non_2xx:,}; "
+        f"socket errors: {socket_errors}; journal entries: {journal:,} (bound 1,000)"
+    )
     print(
         "statuses of the last journal entries:",
         dict(sorted(statuses.items())),

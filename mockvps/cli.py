@@ -58,8 +58,9 @@ def _parser() -> argparse.ArgumentParser:
 
     document = commands.add_parser("openapi", help="write the contract document and the control API's")
     document.add_argument("--output", type=Path, default=DEFAULT_DOCUMENT, help=f"default {DEFAULT_DOCUMENT}")
-    document.add_argument("--control-output", type=Path, default=DEFAULT_CONTROL_DOCUMENT,
-                          help=f"default {DEFAULT_CONTROL_DOCUMENT}")  # fmt: skip
+    document.add_argument(
+        "--control-output", type=Path, default=DEFAULT_CONTROL_DOCUMENT, help=f"default {DEFAULT_CONTROL_DOCUMENT}"
+    )
     document.add_argument("--check", action="store_true", help="exit 1 if a file differs from what the app emits")
     return parser
 
@@ -84,12 +85,26 @@ def _conformance(parser: argparse.ArgumentParser, args: argparse.Namespace, rest
 
         import mockvps.conformance
     except ImportError as exc:
-        print(f"mockvps conformance needs the suite's dependencies: pip install 'mockvps[conformance]' ({exc})",
-              file=sys.stderr)  # fmt: skip
+        print(
+            f"mockvps conformance needs the suite's dependencies: pip install 'mockvps[conformance]' ({exc})",
+            file=sys.stderr,
+        )
         return 2
     suite = Path(mockvps.conformance.__file__).parent
-    argv = ["-c", str(suite / "pytest.ini"), "--rootdir", str(suite), str(suite), "-v", "--tb=short",
-            "--no-header", "--base-url", args.base_url, "--token", args.token]  # fmt: skip
+    argv = [
+        "-c",
+        str(suite / "pytest.ini"),
+        "--rootdir",
+        str(suite),
+        str(suite),
+        "-v",
+        "--tb=short",
+        "--no-header",
+        "--base-url",
+        args.base_url,
+        "--token",
+        args.token,
+    ]
     if args.allow_writes:
         argv.append("--allow-writes")
     if args.report:
@@ -174,8 +189,9 @@ def _serve(args: argparse.Namespace) -> int:
     # Every log line on stdout (uvicorn sends its own to stderr): what containers and CI services expect.
     log_config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
     log_config["handlers"]["default"]["stream"] = "ext://sys.stdout"
-    config = uvicorn.Config(app, log_level=settings.log_level, log_config=log_config, server_header=False,
-                            timeout_graceful_shutdown=1)  # fmt: skip
+    config = uvicorn.Config(
+        app, log_level=settings.log_level, log_config=log_config, server_header=False, timeout_graceful_shutdown=1
+    )
     Server(config).run(sockets=[sock])
     return 0
 

@@ -175,8 +175,12 @@ class ControlClient:
     def set_usage(
         self, server_id: int, *, cpu_percent: float, memory_used: int, disk_used: int, bandwidth_used: int
     ) -> dict[str, Any]:
-        usage = {"cpu_percent": cpu_percent, "memory_used": memory_used, "disk_used": disk_used,
-                 "bandwidth_used": bandwidth_used}  # fmt: skip
+        usage = {
+            "cpu_percent": cpu_percent,
+            "memory_used": memory_used,
+            "disk_used": disk_used,
+            "bandwidth_used": bandwidth_used,
+        }
         return dict(self._call("PUT", f"{self._mine()}/servers/{server_id}/usage", usage))
 
     def clear_usage(self, server_id: int) -> dict[str, Any]:

@@ -79,9 +79,12 @@ def build_control_app(state: MockState) -> FastAPI:
 def _documentation_pages(app: FastAPI) -> None:
     def swagger(document: str, title: str) -> HTMLResponse:
         return get_swagger_ui_html(
-            openapi_url=document, title=title, swagger_js_url=f"{ASSETS}/swagger-ui-bundle.js",
-            swagger_css_url=f"{ASSETS}/swagger-ui.css", swagger_favicon_url=f"{ASSETS}/favicon.png",
-        )  # fmt: skip
+            openapi_url=document,
+            title=title,
+            swagger_js_url=f"{ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{ASSETS}/favicon.png",
+        )
 
     @app.get("/_mockvps/ui", include_in_schema=False)
     async def dashboard() -> Response:
@@ -93,9 +96,13 @@ def _documentation_pages(app: FastAPI) -> None:
 
     @app.get("/redoc", include_in_schema=False)
     async def contract_redoc() -> HTMLResponse:
-        return get_redoc_html(openapi_url="/openapi.json", title="VPS.org Servers API", with_google_fonts=False,
-                              redoc_js_url=f"{ASSETS}/redoc.standalone.js",
-                              redoc_favicon_url=f"{ASSETS}/favicon.png")  # fmt: skip
+        return get_redoc_html(
+            openapi_url="/openapi.json",
+            title="VPS.org Servers API",
+            with_google_fonts=False,
+            redoc_js_url=f"{ASSETS}/redoc.standalone.js",
+            redoc_favicon_url=f"{ASSETS}/favicon.png",
+        )
 
     @app.get("/_mockvps/openapi.json", include_in_schema=False)
     async def control_openapi() -> Response:

@@ -59,8 +59,16 @@ class _Snapshot(RootModel[dict[str, Any]]):
     """A snapshot as GET /_mockvps/state answers it."""
 
 
-REQUEST_MODELS = (AccountCreate, AccountUpdate, Advance, FaultRuleCreate, NextProvisioning, ResourceUsage, ServerSeed,
-                  _Snapshot)  # fmt: skip
+REQUEST_MODELS = (
+    AccountCreate,
+    AccountUpdate,
+    Advance,
+    FaultRuleCreate,
+    NextProvisioning,
+    ResourceUsage,
+    ServerSeed,
+    _Snapshot,
+)
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorDetail, "description": "Invalid input; nothing changed."},
@@ -126,10 +134,15 @@ async def create_account(
             raise ValidationFailed({"catalog": [exc.detail]}) from None
     delays = backend.merged_delays(None, _seconds(body.provisioning_delay), _seconds(body.action_delay))
     spec = AccountSpec(
-        name=body.name or "", tokens=tuple(body.tokens or ()), balance=body.balance, examples=body.examples,
+        name=body.name or "",
+        tokens=tuple(body.tokens or ()),
+        balance=body.balance,
+        examples=body.examples,
         ssh_keys={k.id: SshKey(k.id, k.name) for k in body.ssh_keys} if body.ssh_keys is not None else None,
-        mode=body.mode, delays=delays, catalog=catalog,
-    )  # fmt: skip
+        mode=body.mode,
+        delays=delays,
+        catalog=catalog,
+    )
     account, tokens = backend.create_account(spec, generate_name=not body.name, generate_token=not body.tokens)
     return JSONResponse({**_account_info(backend, account), "tokens": list(tokens)}, status_code=201)
 
@@ -150,9 +163,12 @@ async def update_account(
 ) -> Response:
     """Change the balance, the transition mode or the delays of one account."""
     account = backend.update_account(
-        backend.account(name), balance=body.balance, mode=body.mode,
-        provisioning_delay=_seconds(body.provisioning_delay), action_delay=_seconds(body.action_delay),
-    )  # fmt: skip
+        backend.account(name),
+        balance=body.balance,
+        mode=body.mode,
+        provisioning_delay=_seconds(body.provisioning_delay),
+        action_delay=_seconds(body.action_delay),
+    )
     return JSONResponse(_account_info(backend, account))
 
 
@@ -228,8 +244,9 @@ async def get_clock(backend: BackendDep) -> Response:
     return _clock_answer(backend.clock)
 
 
-@router.post("/clock/advance", operation_id="advanceClock", response_model=ClockInfo,
-             openapi_extra=request_body(Advance))  # fmt: skip
+@router.post(
+    "/clock/advance", operation_id="advanceClock", response_model=ClockInfo, openapi_extra=request_body(Advance)
+)
 async def advance(backend: BackendDep, body: Annotated[Advance, Depends(json_body(Advance))]) -> Response:
     return _clock_answer(backend.advance_clock(None, body.seconds))
 
@@ -244,28 +261,37 @@ async def unfreeze(backend: BackendDep) -> Response:
     return _clock_answer(backend.unfreeze_clock(None))
 
 
-@router.get("/accounts/{name}/clock", operation_id="getClockOfAccount", response_model=ClockInfo,
-            summary="Get Clock")  # fmt: skip
+@router.get("/accounts/{name}/clock", operation_id="getClockOfAccount", response_model=ClockInfo, summary="Get Clock")
 async def get_account_clock(name: AccountName, backend: BackendDep) -> Response:
     return _clock_answer(backend.account(name).clock)
 
 
-@router.post("/accounts/{name}/clock/advance", operation_id="advanceClockOfAccount", response_model=ClockInfo,
-             summary="Advance", openapi_extra=request_body(Advance))  # fmt: skip
+@router.post(
+    "/accounts/{name}/clock/advance",
+    operation_id="advanceClockOfAccount",
+    response_model=ClockInfo,
+    summary="Advance",
+    openapi_extra=request_body(Advance),
+)
 async def advance_account_clock(
     name: AccountName, backend: BackendDep, body: Annotated[Advance, Depends(json_body(Advance))]
 ) -> Response:
     return _clock_answer(backend.advance_clock(backend.account(name), body.seconds))
 
 
-@router.post("/accounts/{name}/clock/freeze", operation_id="freezeClockOfAccount", response_model=ClockInfo,
-             summary="Freeze")  # fmt: skip
+@router.post(
+    "/accounts/{name}/clock/freeze", operation_id="freezeClockOfAccount", response_model=ClockInfo, summary="Freeze"
+)
 async def freeze_account_clock(name: AccountName, backend: BackendDep) -> Response:
     return _clock_answer(backend.freeze_clock(backend.account(name)))
 
 
-@router.post("/accounts/{name}/clock/unfreeze", operation_id="unfreezeClockOfAccount", response_model=ClockInfo,
-             summary="Unfreeze")  # fmt: skip
+@router.post(
+    "/accounts/{name}/clock/unfreeze",
+    operation_id="unfreezeClockOfAccount",
+    response_model=ClockInfo,
+    summary="Unfreeze",
+)
 async def unfreeze_account_clock(name: AccountName, backend: BackendDep) -> Response:
     return _clock_answer(backend.unfreeze_clock(backend.account(name)))
 
@@ -284,11 +310,13 @@ async def list_account_servers(name: AccountName, backend: BackendDep) -> Respon
     states = []
     for server in backend.list_servers(account):
         upcoming = backend.next_transition(account, server)
-        states.append({
-            **rendering.detail(server),
-            "next_status": upcoming[0].value if upcoming else None,
-            "next_at": rendering.timestamp(upcoming[1]) if upcoming and upcoming[1] else None,
-        })  # fmt: skip
+        states.append(
+            {
+                **rendering.detail(server),
+                "next_status": upcoming[0].value if upcoming else None,
+                "next_at": rendering.timestamp(upcoming[1]) if upcoming and upcoming[1] else None,
+            }
+        )
     return JSONResponse(states)
 
 
@@ -315,14 +343,14 @@ async def advance_server(name: AccountName, server_id: ServerIdDep, backend: Bac
     return JSONResponse({"server": rendering.detail(server) if server else None})
 
 
-@router.post("/accounts/{name}/servers/{server_id}/suspend", operation_id="suspendServer",
-             response_model=ServerDetail)  # fmt: skip
+@router.post("/accounts/{name}/servers/{server_id}/suspend", operation_id="suspendServer", response_model=ServerDetail)
 async def suspend_server(name: AccountName, server_id: ServerIdDep, backend: BackendDep) -> Response:
     return _server_answer(backend.suspend_server(backend.account(name), server_id))
 
 
-@router.post("/accounts/{name}/servers/{server_id}/unsuspend", operation_id="unsuspendServer",
-             response_model=ServerDetail)  # fmt: skip
+@router.post(
+    "/accounts/{name}/servers/{server_id}/unsuspend", operation_id="unsuspendServer", response_model=ServerDetail
+)
 async def unsuspend_server(name: AccountName, server_id: ServerIdDep, backend: BackendDep) -> Response:
     """A suspended server comes back stopped."""
     return _server_answer(backend.unsuspend_server(backend.account(name), server_id))

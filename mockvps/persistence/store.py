@@ -76,13 +76,16 @@ class Store:
                     if server is None:
                         db.execute("DELETE FROM servers WHERE account = ? AND id = ?", (account.name, change.server_id))
                     else:
-                        db.execute("INSERT OR REPLACE INTO servers VALUES (?, ?, ?)",
-                                   (account.name, server.id, _dump(server_record(server))))  # fmt: skip
+                        db.execute(
+                            "INSERT OR REPLACE INTO servers VALUES (?, ?, ?)",
+                            (account.name, server.id, _dump(server_record(server))),
+                        )
 
     @staticmethod
     def _put_account(db: sqlite3.Connection, backend: Backend, account: Account, *, all_servers: bool) -> None:
-        db.execute("INSERT OR REPLACE INTO accounts VALUES (?, ?)",
-                   (account.name, _dump(account_record(backend, account))))  # fmt: skip
+        db.execute(
+            "INSERT OR REPLACE INTO accounts VALUES (?, ?)", (account.name, _dump(account_record(backend, account)))
+        )
         if all_servers:
             db.execute("DELETE FROM servers WHERE account = ?", (account.name,))
             db.executemany(

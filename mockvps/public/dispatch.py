@@ -124,11 +124,17 @@ class PublicAPI:
             answer = await _send(send, status, payload, headers)
         finally:
             state.journal.record(
-                time=timestamp(backend.clock.now()), account=facts.account, method=method, path=path,
-                query=scope["query_string"].decode("latin-1"), operation=facts.operation,
-                body=b"".join(chunks)[:KEPT_BYTES], status=status, fault=rule.id if rule else None,
+                time=timestamp(backend.clock.now()),
+                account=facts.account,
+                method=method,
+                path=path,
+                query=scope["query_string"].decode("latin-1"),
+                operation=facts.operation,
+                body=b"".join(chunks)[:KEPT_BYTES],
+                status=status,
+                fault=rule.id if rule else None,
                 answer=answer[:KEPT_BYTES],
-            )  # fmt: skip
+            )
 
     @staticmethod
     def _not_routed(path: str, scope: Scope) -> Exception:

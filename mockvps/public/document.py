@@ -87,8 +87,10 @@ def _operation(op: Operation) -> dict[str, Any]:
         "operationId": op.operation_id,
     }
     parameters = [_SERVER_ID] if "{server_id}" in op.path else []
-    parameters += [{"name": q.name, "in": "query", "required": False, "description": q.description,
-                    "schema": q.schema} for q in op.query]  # fmt: skip
+    parameters += [
+        {"name": q.name, "in": "query", "required": False, "description": q.description, "schema": q.schema}
+        for q in op.query
+    ]
     if parameters:
         operation["parameters"] = parameters
     if op.body is not None:

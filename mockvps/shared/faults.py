@@ -70,12 +70,21 @@ class FaultRule:
 
     def describe(self) -> dict[str, Any]:
         return {
-            "id": self.id, "method": self.method, "path": self.path, "operation": self.operation,
+            "id": self.id,
+            "method": self.method,
+            "path": self.path,
+            "operation": self.operation,
             "account": self.account,
             "latency_ms": None if self.latency_ms is None else list(self.latency_ms),
-            "status": self.status, "body": self.body, "headers": self.headers, "drop": self.drop,
-            "times": self.times, "probability": self.probability, "seed": self.seed, "matched": self.matched,
-        }  # fmt: skip
+            "status": self.status,
+            "body": self.body,
+            "headers": self.headers,
+            "drop": self.drop,
+            "times": self.times,
+            "probability": self.probability,
+            "seed": self.seed,
+            "matched": self.matched,
+        }
 
 
 class FaultSet:

@@ -32,10 +32,18 @@ class JournalEntry:
 
     def describe(self) -> dict[str, Any]:
         return {
-            "id": self.id, "time": self.time, "account": self.account, "method": self.method, "path": self.path,
-            "query": self.query, "operation": self.operation, "body": _readable(self.body), "status": self.status,
-            "fault": self.fault, "answer": _readable(self.answer),
-        }  # fmt: skip
+            "id": self.id,
+            "time": self.time,
+            "account": self.account,
+            "method": self.method,
+            "path": self.path,
+            "query": self.query,
+            "operation": self.operation,
+            "body": _readable(self.body),
+            "status": self.status,
+            "fault": self.fault,
+            "answer": _readable(self.answer),
+        }
 
 
 def _readable(raw: bytes) -> Any:
