@@ -28,9 +28,16 @@ class MockApp:
     """
 
     def __init__(self, settings: Settings, clock: Clock, backend: Backend | None) -> None:
-        store = Store(settings.data_dir) if settings.data_dir is not None and backend is None else None
+        store = None
+        if settings.data_dir is not None and backend is None:
+            store = Store(settings.data_dir, start_over=settings.data_dir_start_over)
+            try:
+                backend = self._stored(store, settings, clock)
+            except BaseException:
+                store.close()
+                raise
         if backend is None:
-            backend = self._stored(store, settings, clock) if store is not None else settings.backend(clock)
+            backend = settings.backend(clock)
         self.state = MockState(settings, backend, fresh_backend=lambda: settings.backend(clock), store=store)
         self.public = PublicAPI(self.state)
         self._max_header_size = settings.max_header_size

@@ -8,6 +8,7 @@ same whenever it happens, so reading never changes anything a client could obser
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import secrets
 import zlib
@@ -172,12 +173,14 @@ class Change:
     """What one write changed, as the backend tells its `on_change` hook (the store keeps exactly this).
 
     `account`: that account's own fields (balance, mode, delays, clock, next id); with `server_id`, also that
-    server, or its absence; with `all_servers`, every server of the account. `removed`: the account of that
-    name is gone. `clock`: the mock's clock moved.
+    server, or its absence (`server_gone`); with `all_servers`, every server of the account. `removed`: the
+    account of that name is gone. `clock`: the mock's clock moved.
     """
 
     account: Account | None = None
     server_id: int | None = None
+    server_gone: bool = False
+    """Told before the server leaves memory: it is gone though `account` still holds it."""
     all_servers: bool = False
     removed: str | None = None
     clock: bool = False
@@ -222,9 +225,50 @@ class Backend:
         for spec in accounts:
             self.add_account(spec)
 
-    def _changed(self, change: Change) -> None:
-        if self.on_change is not None:
+    def _changed(self, change: Change, undo: Callable[[], None]) -> None:
+        """Tell the hook what a write changed; when the hook fails, undo the write and let its error through."""
+        if self.on_change is None:
+            return
+        try:
             self.on_change(self, change)
+        except BaseException:
+            undo()
+            raise
+
+    def _saved(self, account: Account | None, server_id: int | None = None) -> Callable[[], None]:
+        """How to put back, after a failed hook, what a write is about to change: the account's own fields, its
+        clock, the mock's clock, and the server `server_id` (its fields, its presence, its addresses)."""
+        if self.on_change is None:
+            return _nothing
+        mock_clock = self.clock.state()
+        if account is None:
+            return lambda: self.clock.restore(*mock_clock)
+        fields = (account.balance, account.next_id, account.next_outcome, account.mode, account.delays)
+        account_clock = account.clock.state()
+        server = account.servers.get(server_id) if server_id is not None else None
+        copied = copy.copy(server)
+        order = list(account.servers) if server is not None and server.outcome is Outcome.FAIL else None
+
+        def undo() -> None:
+            account.balance, account.next_id, account.next_outcome, account.mode, account.delays = fields
+            account.clock.restore(*account_clock)
+            self.clock.restore(*mock_clock)
+            if server_id is None:
+                return
+            now = account.servers.get(server_id)
+            if now is not None and now is not server:  # made by the write
+                self._discard(account, now)
+            if server is not None and copied is not None:
+                if now is None:  # removed by the write (a failed provisioning, refunded): back in its place
+                    account.servers[server_id] = server
+                    if order is not None:
+                        account.servers = {sid: account.servers[sid] for sid in order if sid in account.servers}
+                    self.ipv4_pool.reserve(server.ipv4)
+                    self.ipv6_pool.reserve(server.ipv6)
+                for name in Server.__slots__:
+                    setattr(server, name, getattr(copied, name))
+
+        return undo
 
     # accounts
 
@@ -242,8 +286,14 @@ class Backend:
         self.accounts[spec.name] = account
         for digest in digests:
             self._tokens[digest] = account
-        self._changed(Change(account, all_servers=True))
+        self._changed(Change(account, all_servers=True), lambda: self._forget(account))
         return account
+
+    def _forget(self, account: Account) -> None:
+        for server in list(account.servers.values()):
+            self._discard(account, server)
+        del self.accounts[account.name]
+        self._tokens = {d: a for d, a in self._tokens.items() if a is not account}
 
     def create_account(
         self, spec: AccountSpec, *, generate_name: bool = False, generate_token: bool = False
@@ -272,11 +322,14 @@ class Backend:
         """Change what is given; a delay given alone keeps the other as it stands."""
         if mode is not None:
             self._settle_all(account)  # what was due under the old mode has happened
+        delays = self.merged_delays(account.delays, provisioning_delay, action_delay)
+        undo = self._saved(account)
+        if mode is not None:
             account.mode = mode
         if balance is not None:
             account.balance = balance
-        account.delays = self.merged_delays(account.delays, provisioning_delay, action_delay)
-        self._changed(Change(account))
+        account.delays = delays
+        self._changed(Change(account), undo)
         return account
 
     def merged_delays(
@@ -306,11 +359,8 @@ class Backend:
 
     def remove_account(self, name: str) -> None:
         account = self.account(name)
-        for server in list(account.servers.values()):
-            self._discard(account, server)
-        del self.accounts[name]
-        self._tokens = {d: a for d, a in self._tokens.items() if a is not account}
-        self._changed(Change(removed=name))
+        self._changed(Change(removed=name), _nothing)  # kept first: a failure leaves the account as it was
+        self._forget(account)
 
     def reset_account(self, name: str) -> Account:
         """The account as it was created: its servers gone, its balance, catalog and clock as configured."""
@@ -320,7 +370,17 @@ class Backend:
         account = self._fresh(old.spec)
         self.accounts[name] = account
         self._tokens = {d: account if a is old else a for d, a in self._tokens.items()}
-        self._changed(Change(account, all_servers=True))
+
+        def undo() -> None:
+            for server in list(account.servers.values()):
+                self._discard(account, server)
+            for server in old.servers.values():
+                self.ipv4_pool.reserve(server.ipv4)
+                self.ipv6_pool.reserve(server.ipv6)
+            self.accounts[name] = old
+            self._tokens = {d: old if a is account else a for d, a in self._tokens.items()}
+
+        self._changed(Change(account, all_servers=True), undo)
         return account
 
     def _fresh(self, spec: AccountSpec) -> Account:
@@ -375,13 +435,14 @@ class Backend:
                 f"Insufficient balance: the plan {plan.name} costs {plan.price} per month "
                 f"and the account's balance is {account.balance}."
             )
+        undo = self._saved(account, account.next_id)
         server = self._build(account, account.next_id, name, hostname, plan, image, location, ssh_key_id,
                              backups_enabled, account.next_outcome)  # fmt: skip
         account.next_outcome = None
         account.balance -= plan.price
         account.servers[server.id] = server
         account.next_id += 1
-        self._changed(Change(account, server.id))
+        self._changed(Change(account, server.id), undo)
         return server
 
     def _choices(
@@ -459,6 +520,7 @@ class Backend:
 
     def update_server(self, account: Account, server_id: int, changes: ServerChanges) -> Server:
         server = self.get_server(account, server_id)
+        undo = self._saved(account, server_id)
         changed = False
         for key, value in changes.items():
             if getattr(server, key) != value:
@@ -467,12 +529,13 @@ class Backend:
         if changed:
             server.updated_at = account.clock.now()
             server.revision += 1
-            self._changed(Change(account, server_id))
+            self._changed(Change(account, server_id), undo)
         return server
 
     def delete_server(self, account: Account, server_id: int) -> None:
-        self._discard(account, self.get_server(account, server_id))
-        self._changed(Change(account, server_id))
+        server = self.get_server(account, server_id)
+        self._changed(Change(account, server_id, server_gone=True), _nothing)  # kept first: a failure changes nothing
+        self._discard(account, server)
 
     def start_server(self, account: Account, server_id: int) -> Server:
         return self._act(account, server_id, Action.START)
@@ -505,44 +568,50 @@ class Backend:
         server = self.get_server(account, server_id)
         if server.status not in lifecycle.SETTLES:
             raise ActionNotAllowed(f"Server is {server.status.value}, not in transition.")
+        undo = self._saved(account, server_id)
         if self._ends_in_failure(server):
             self._discard(account, server, refund=True)
-            self._changed(Change(account, server_id))
+            self._changed(Change(account, server_id), undo)
             return None
         self._enter(server, lifecycle.SETTLES[server.status][0], account.clock.now())
-        self._changed(Change(account, server_id))
+        self._changed(Change(account, server_id), undo)
         return server
 
     def set_usage(self, account: Account, server_id: int, usage: Usage | None) -> Server:
         server = self.get_server(account, server_id)
+        undo = self._saved(account, server_id)
         server.usage = usage
         server.revision += 1
-        self._changed(Change(account, server_id))
+        self._changed(Change(account, server_id), undo)
         return server
 
     def set_next_outcome(self, account: Account, outcome: Outcome | None) -> None:
+        undo = self._saved(account)
         account.next_outcome = outcome
-        self._changed(Change(account))
+        self._changed(Change(account), undo)
 
     # time
 
     def advance_clock(self, account: Account | None, seconds: float) -> ControllableClock:
         """Move the mock's clock (every account's time follows it), or one account's, forward."""
         clock = self.clock if account is None else account.clock
+        undo = self._saved(account)
         clock.advance(seconds)
-        self._changed(Change(account, clock=account is None))
+        self._changed(Change(account, clock=account is None), undo)
         return clock
 
     def freeze_clock(self, account: Account | None) -> ControllableClock:
         clock = self.clock if account is None else account.clock
+        undo = self._saved(account)
         clock.freeze()
-        self._changed(Change(account, clock=account is None))
+        self._changed(Change(account, clock=account is None), undo)
         return clock
 
     def unfreeze_clock(self, account: Account | None) -> ControllableClock:
         clock = self.clock if account is None else account.clock
+        undo = self._saved(account)
         clock.unfreeze()
-        self._changed(Change(account, clock=account is None))
+        self._changed(Change(account, clock=account is None), undo)
         return clock
 
     def seed_server(
@@ -565,12 +634,13 @@ class Backend:
         if len(account.servers) >= self.limits.max_servers_per_account:
             raise LimitReached(f"The account holds its limit of {self.limits.max_servers_per_account} servers.")
         chosen = account.next_id if server_id is None else server_id
+        undo = self._saved(account, chosen)
         server = self._build(account, chosen, name, hostname, plan, image, location, None, backups_enabled, None)
         server.status = status
         server.activated = status is not ServerStatus.PROVISIONING
         account.servers[server.id] = server
         account.next_id = max(account.next_id, server.id + 1)
-        self._changed(Change(account, server.id))
+        self._changed(Change(account, server.id), undo)
         return server
 
     # internals
@@ -581,8 +651,9 @@ class Backend:
             target = lifecycle.apply(action, server.status)
         except ValueError as refusal:
             raise ActionNotAllowed(str(refusal)) from None
+        undo = self._saved(account, server_id)
         self._enter(server, target, account.clock.now())
-        self._changed(Change(account, server_id))
+        self._changed(Change(account, server_id), undo)
         return server
 
     def _settle_all(self, account: Account) -> None:
@@ -600,8 +671,12 @@ class Backend:
         if status is server.status:
             return True
         if self._ends_in_failure(server):
+            undo = self._saved(account, server.id)
             self._discard(account, server, refund=True)
-            self._changed(Change(account, server.id))  # the refund, kept: a restart must not refund it again
+            try:  # the refund, kept: a restart must not refund it again
+                self._changed(Change(account, server.id), undo)
+            except Exception:  # not kept: undone, and due again at the next read
+                return True
             return False
         self._enter(server, status, since)
         return True
@@ -678,3 +753,7 @@ class Backend:
 
 def _moment(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+
+
+def _nothing() -> None:
+    pass

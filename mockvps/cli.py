@@ -41,6 +41,12 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--journal-size", type=int, help="journal entries kept (default 1000)")
     serve.add_argument("--state", metavar="FILE", help="start from a snapshot exported by GET /_mockvps/state")
     serve.add_argument("--data-dir", metavar="DIR", help="keep the state across restarts (SQLite in DIR)")
+    serve.add_argument(
+        "--data-dir-start-over",
+        action="store_true",
+        default=None,
+        help="move a store that cannot be used aside (mockvps.sqlite3.broken-TIME) and start anew",
+    )
     serve.add_argument("--log-level", help="uvicorn's log level (default info)")
 
     conformance = commands.add_parser(

@@ -97,6 +97,10 @@ class ControllableClock:
             self._frozen_at = None
         return self.now()
 
+    def state(self) -> tuple[timedelta, datetime | None]:
+        """(offset, frozen at): what `restore` takes back."""
+        return self._offset, self._frozen_at
+
     def restore(self, offset: timedelta, frozen_at: datetime | None) -> None:
         self._offset = offset
         self._frozen_at = frozen_at

@@ -9,7 +9,9 @@ MockVPSError                  base of everything below
 ├── ActionNotAllowed          a lifecycle action the server's current status refuses
 ├── InsufficientBalance       the account cannot pay for the plan
 ├── AddressPoolExhausted      no free IPv4 or IPv6 address is left to give a new server
-└── ConfigurationError        a catalog, accounts or settings file the mock cannot use
+├── LimitReached              a limit of the mock (servers per account, accounts) is reached
+├── StoreFailed               the durable store could not keep a change (the change was undone)
+└── ConfigurationError        a catalog, accounts or settings file, or a data dir, the mock cannot use
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ __all__ = [
     "MockVPSError",
     "NotAuthenticated",
     "NotFound",
+    "StoreFailed",
     "ValidationFailed",
 ]
 
@@ -78,6 +81,11 @@ class AddressPoolExhausted(MockVPSError):
 
 class LimitReached(MockVPSError):
     pass
+
+
+class StoreFailed(MockVPSError):
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"The mock could not store the change ({reason}); nothing was changed.")
 
 
 class ConfigurationError(MockVPSError):

@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     journal_size: int = Field(1000, ge=1, description="Journal entries kept (the oldest go first).")
     state: Path | None = Field(None, description="A snapshot (JSON) to start from instead of the accounts.")
     data_dir: Path | None = Field(None, description="Keep the state here across restarts (SQLite, WAL).")
+    data_dir_start_over: bool = Field(
+        False, description="Move a data dir's store that cannot be used aside and start anew (else: refuse)."
+    )
     max_header_size: int = Field(16 * 1024, ge=1024, description="Largest request header block in bytes (else 431).")
     max_json_depth: int = Field(64, ge=2, description="Deepest nesting a JSON body may have (else 400).")
     max_servers_per_account: int = Field(100_000, ge=1, description="Servers one account may hold (else 400).")

@@ -50,7 +50,9 @@ def test_a_refused_write_stores_nothing_and_a_reset_is_stored(tmp_path: Path) ->
         assert client.post(SERVERS, json={"name": "x"}).status_code == 400
         client.post(SERVERS, json=CREATE)
         client.post("/_mockvps/reset")
-    assert create_app(settings, clock=VirtualClock()).state.backend.accounts["default"].next_id == 12347
+    again = create_app(settings, clock=VirtualClock())
+    assert again.state.backend.accounts["default"].next_id == 12347
+    again.close()
 
 
 def test_every_acknowledged_change_survives_sigkill(tmp_path: Path) -> None:

@@ -24,6 +24,7 @@ STATUS_OF: dict[type[errors.MockVPSError], int] = {
     errors.InsufficientBalance: 402,
     errors.AddressPoolExhausted: 400,
     errors.LimitReached: 400,
+    errors.StoreFailed: 503,
 }
 
 AUTHENTICATE = {"WWW-Authenticate": 'Bearer realm="api"'}
