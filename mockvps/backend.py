@@ -22,7 +22,7 @@ from typing import TypedDict
 from mockvps import examples, lifecycle
 from mockvps.addresses import AddressPool, default_ipv4_pool, default_ipv6_pool
 from mockvps.catalog import Catalog, OsImage, Plan, SshKey
-from mockvps.clock import Clock, ControllableClock
+from mockvps.clock import MAX_OFFSET, Clock, ControllableClock
 from mockvps.errors import (
     ActionNotAllowed,
     ConfigurationError,
@@ -37,6 +37,8 @@ from mockvps.lifecycle import Action, Delays, ServerStatus, TransitionMode
 __all__ = [
     "DEFAULT_BALANCE",
     "FIRST_SERVER_ID",
+    "MAX_BALANCE",
+    "MAX_SEEDED_ID",
     "Account",
     "AccountSpec",
     "Backend",
@@ -54,6 +56,10 @@ FIRST_SERVER_ID = 12347
 """Ids continue after the documentation's examples (12345, 12346), in every account."""
 DEFAULT_BALANCE = Decimal("1000.00")
 """An account's balance unless configured otherwise."""
+MAX_BALANCE = Decimal("1000000000000")
+"""The largest balance an account may be given: any plan stays payable, any sum representable."""
+MAX_SEEDED_ID = 10**12
+"""The largest id an operator may give a server: a million creates after it stay below 2**53 (JavaScript)."""
 
 
 class Outcome(StrEnum):
@@ -596,7 +602,10 @@ class Backend:
         """Move the mock's clock (every account's time follows it), or one account's, forward."""
         clock = self.clock if account is None else account.clock
         undo = self._saved(account)
-        clock.advance(seconds)
+        try:
+            clock.advance(seconds)
+        except ValueError as refusal:
+            raise ValidationFailed({"seconds": [f"Refused: {refusal} ({MAX_OFFSET.days * 86400} seconds)."]}) from None
         self._changed(Change(account, clock=account is None), undo)
         return clock
 

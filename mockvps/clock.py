@@ -10,7 +10,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-__all__ = ["Clock", "ControllableClock", "SystemClock", "VirtualClock"]
+__all__ = ["MAX_OFFSET", "Clock", "ControllableClock", "SystemClock", "VirtualClock"]
+
+MAX_OFFSET = timedelta(days=36_525)
+"""How far a controllable clock may run ahead of the clock it follows: 100 years (dates stay far from year 9999)."""
 
 
 class Clock(Protocol):
@@ -77,9 +80,12 @@ class ControllableClock:
         return self._frozen_at is not None
 
     def advance(self, by: timedelta | float) -> datetime:
+        """Move forward; ValueError for a negative step or one past `MAX_OFFSET` in all (nothing moves then)."""
         step = by if isinstance(by, timedelta) else timedelta(seconds=by)
         if step < timedelta(0):
             raise ValueError("a clock cannot be advanced by a negative duration")
+        if self._offset + step > MAX_OFFSET:
+            raise ValueError(f"a clock runs at most {MAX_OFFSET.days} days ahead")
         self._offset += step
         if self._frozen_at is not None:
             self._frozen_at += step

@@ -13,6 +13,7 @@ from enum import StrEnum
 
 __all__ = [
     "ACTIONS",
+    "MAX_DELAY",
     "RUNNING",
     "SETTLES",
     "Action",
@@ -65,6 +66,9 @@ class Delays:
     def of(self, kind: DelayKind) -> timedelta:
         return self.provisioning if kind is DelayKind.PROVISIONING else self.action
 
+
+MAX_DELAY = timedelta(days=365)
+"""The longest a transition may be set to take."""
 
 _S = ServerStatus  # the tables below read better with a short name
 

@@ -33,11 +33,12 @@ from mockvps.control.schemas import (
     NextProvisioning,
     ServerSeed,
     ServerState,
+    UsageSpec,
 )
 from mockvps.errors import ConfigurationError, InvalidToken, NotAuthenticated, NotFound, ValidationFailed
 from mockvps.persistence.snapshot import export_state, restore_state
 from mockvps.public import rendering
-from mockvps.public.schemas import ErrorDetail, ResourceUsage, ServerDetail
+from mockvps.public.schemas import ErrorDetail, ServerDetail
 from mockvps.shared.journal import JournalQuery
 from mockvps.shared.requests import bearer_token
 
@@ -65,8 +66,8 @@ REQUEST_MODELS = (
     Advance,
     FaultRuleCreate,
     NextProvisioning,
-    ResourceUsage,
     ServerSeed,
+    UsageSpec,
     _Snapshot,
 )
 
@@ -359,14 +360,14 @@ async def unsuspend_server(name: AccountName, server_id: ServerIdDep, backend: B
 @router.put(
     "/accounts/{name}/servers/{server_id}/usage",
     operation_id="setUsage",
-    openapi_extra=request_body(ResourceUsage),
+    openapi_extra=request_body(UsageSpec),
     response_model=ServerDetail,
 )
 async def set_usage(
     name: AccountName,
     server_id: ServerIdDep,
     backend: BackendDep,
-    body: Annotated[ResourceUsage, Depends(json_body(ResourceUsage))],
+    body: Annotated[UsageSpec, Depends(json_body(UsageSpec))],
 ) -> Response:
     """Resource usage while running (CPU and memory read zero while it is not)."""
     usage = Usage(body.cpu_percent, body.memory_used, body.disk_used, body.bandwidth_used)

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
-from mockvps.lifecycle import ServerStatus, TransitionMode
+from mockvps.backend import MAX_BALANCE, MAX_SEEDED_ID
+from mockvps.clock import MAX_OFFSET
+from mockvps.lifecycle import MAX_DELAY, ServerStatus, TransitionMode
 from mockvps.public.schemas import Hostname, Name, ServerDetail
 
 __all__ = [
@@ -34,12 +38,15 @@ class _Strict(BaseModel):
 
 
 class SshKeyEntry(_Strict):
-    id: int = Field(ge=0)
+    id: Id
     name: str = Field(min_length=1)
 
 
-Seconds = Annotated[float, Field(ge=0, allow_inf_nan=False)]
-Money = Annotated[Decimal, Field(ge=0, allow_inf_nan=False, strict=False)]
+Seconds = Annotated[float, Field(ge=0, le=MAX_DELAY.total_seconds(), allow_inf_nan=False)]
+"""A delay: at most a year."""
+Money = Annotated[Decimal, Field(ge=0, le=MAX_BALANCE, decimal_places=2, allow_inf_nan=False, strict=False)]
+Id = Annotated[int, Field(ge=0, le=MAX_SEEDED_ID)]
+MAX_USAGE = 2**53 - 1
 
 
 class AccountCreate(_Strict):
@@ -85,7 +92,8 @@ class ClockInfo(BaseModel):
 
 
 class Advance(_Strict):
-    seconds: Seconds
+    seconds: float = Field(ge=0, le=MAX_OFFSET.total_seconds(), allow_inf_nan=False)
+    """At most 100 years, in one step or in all."""
 
 
 class NextProvisioning(_Strict):
@@ -98,7 +106,7 @@ class NextProvisioning(_Strict):
 class ServerSeed(_Strict):
     """A server put straight into any status, free of charge."""
 
-    id: int | None = Field(None, ge=1)
+    id: int | None = Field(None, ge=1, le=MAX_SEEDED_ID)
     name: Name
     plan_id: int
     os_id: int
@@ -120,11 +128,49 @@ class FaultRuleCreate(_Strict):
     )
     status: int | None = Field(None, ge=200, le=599)
     body: Any = None
-    headers: dict[str, str] = Field(default_factory=dict, description='e.g. {"Retry-After": "2"}')
+    headers: dict[str, str] = Field(
+        default_factory=dict,
+        description='e.g. {"Retry-After": "2"}: names are HTTP tokens, values Latin-1 text without line breaks; '
+        "the headers that frame an answer (Content-Length, Transfer-Encoding, Connection...) are the mock's.",
+    )
     drop: bool = Field(False, description="Close the connection without an answer.")
-    times: int | None = Field(None, ge=1, description="Apply to this many requests at most.")
+    times: int | None = Field(None, ge=1, le=10**9, description="Apply to this many requests at most.")
     probability: float = Field(1.0, gt=0, le=1)
-    seed: int = 0
+    seed: int = Field(0, ge=0, le=2**63 - 1)
+
+    @field_validator("headers")
+    @classmethod
+    def _sendable(cls, headers: dict[str, str]) -> dict[str, str]:
+        for name, value in headers.items():
+            if not TOKEN.fullmatch(name):
+                raise PydanticCustomError("header_name", f"{name!r} is not a valid header name.")
+            if name.lower() in FRAMING:
+                raise PydanticCustomError("header_name", f"{name} frames the answer; the mock sets it.")
+            if len(value) > 8192 or not VALUE.fullmatch(value):
+                raise PydanticCustomError(
+                    "header_value", f"The value of {name} must be Latin-1 text without line breaks (8 KiB at most)."
+                )
+        return headers
+
+    @model_validator(mode="after")
+    def _bodiless(self) -> FaultRuleCreate:
+        if self.status in (204, 304) and self.body is not None:
+            raise PydanticCustomError("no_body", f"A {self.status} answer has no body; leave body out.")
+        return self
+
+
+TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+VALUE = re.compile(r"[\t\x20-\x7e\x80-\xff]*")
+FRAMING = frozenset({"content-length", "transfer-encoding", "connection", "keep-alive", "upgrade", "te", "trailer"})
+
+
+class UsageSpec(_Strict):
+    """Resource usage an operator sets for a server (shown while it runs)."""
+
+    cpu_percent: float = Field(ge=0, le=100, allow_inf_nan=False)
+    memory_used: int = Field(ge=0, le=MAX_USAGE, description="MB")
+    disk_used: int = Field(ge=0, le=MAX_USAGE, description="GB")
+    bandwidth_used: int = Field(ge=0, le=MAX_USAGE, description="GB this month")
 
 
 class FaultRuleInfo(BaseModel):

@@ -12,7 +12,7 @@ import asyncio
 import logging
 import re
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, quote
 
 import orjson
 
@@ -141,7 +141,9 @@ class PublicAPI:
         if not path.endswith("/") and _route(path + "/") is not None:
             # Django's APPEND_SLASH: a documented path without its slash is a permanent redirect.
             query = scope["query_string"].decode("latin-1")
-            return HttpError(301, None, {"Location": path + "/" + (f"?{query}" if query else "")})
+            # A header value is Latin-1: the path goes back percent-encoded, as a client would send it.
+            location = quote(path + "/", safe="/!$&'()*+,;=:@-._~") + (f"?{query}" if query else "")
+            return HttpError(301, None, {"Location": location})
         return NotFound()
 
 

@@ -9,6 +9,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 __all__ = ["KEPT_BYTES", "Journal", "JournalEntry", "JournalQuery"]
 
 KEPT_BYTES = 16 * 1024
@@ -47,13 +49,24 @@ class JournalEntry:
 
 
 def _readable(raw: bytes) -> Any:
-    """JSON when it is JSON, text otherwise (cut answers read as text, ending where they were cut)."""
+    """JSON when it is JSON the mock can answer with again, text otherwise.
+
+    Parsed exactly (the standard library keeps every integer as sent), then judged by the encoder that renders
+    the journal (orjson): a body with an integer beyond 64 bits, a lone surrogate, NaN, or nesting orjson will
+    not write reads as text, so no entry can break the journal. Cut answers read as text too.
+    """
     if not raw:
         return None
     try:
-        return json.loads(raw)
-    except (ValueError, RecursionError):
+        value = json.loads(raw, parse_constant=_refuse)
+        orjson.dumps(value)
+    except (ValueError, RecursionError, orjson.JSONEncodeError):
         return raw.decode("utf-8", "replace")
+    return value
+
+
+def _refuse(constant: str) -> Any:
+    raise ValueError(f"{constant} is not JSON")
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,7 @@ from mockvps.errors import NotFound, ValidationFailed
 __all__ = ["MAX_SERVER_ID", "BodyInvalid", "HttpError", "bearer_token", "parse_body", "read_body", "server_id_of"]
 
 MAX_SERVER_ID = 2**63 - 1
+MAX_ID_DIGITS = len(str(MAX_SERVER_ID))
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -50,8 +51,9 @@ def bearer_token(authorization: str | None) -> str | None:
 
 
 def server_id_of(text: str) -> int:
-    # Only plain ASCII digits name a server: int() alone would take " 6", "+6", "6_0" and Unicode digits.
-    if not (text.isascii() and text.isdigit()) or int(text) > MAX_SERVER_ID:
+    # Only plain ASCII digits name a server: int() alone would take " 6", "+6", "6_0" and Unicode digits,
+    # and refuse (ValueError) more than 4,300 digits.
+    if not (text.isascii() and text.isdigit()) or len(text) > MAX_ID_DIGITS or int(text) > MAX_SERVER_ID:
         raise NotFound()
     return int(text)
 
