@@ -376,9 +376,17 @@ def test_leading_zeros_still_name_the_server(client: TestClient) -> None:
     assert client.get("/api/v1/servers/012345/").json()["id"] == 12345
 
 
-def test_404_comes_before_a_bad_body(client: TestClient) -> None:
+def test_a_bad_body_comes_before_the_404_of_the_server(client: TestClient) -> None:
+    # The contract's order of refusals: 401, 403, 405, then the body (413, 415, 400), then 404 of the server.
     response = client.put("/api/v1/servers/999/", content=b"{nope", headers={"Content-Type": "application/json"})
-    assert response.status_code == 404
+    assert response.status_code == 400
+    assert client.put("/api/v1/servers/999/", content=b"{}", headers={"Content-Type": "text/plain"}).status_code == 415
+    good = {"name": "x", "hostname": None, "backups_enabled": False}
+    assert client.put("/api/v1/servers/999/", json=good).status_code == 404
+    assert (
+        client.put("/api/v1/servers/abc/", content=b"{nope", headers={"Content-Type": "application/json"}).status_code
+        == 400
+    )
 
 
 def test_another_account_s_servers_are_404_everywhere(app: Any, anon: TestClient, client: TestClient) -> None:
@@ -407,18 +415,18 @@ def test_an_unknown_path_is_404_in_the_contract_s_format(client: TestClient) -> 
 @pytest.mark.parametrize(
     ("method", "path", "allow"),
     [
-        ("DELETE", LIST, "GET, POST"),
-        ("PUT", LIST, "GET, POST"),
-        ("PATCH", LIST, "GET, POST"),
-        ("POST", WEB, "GET, PUT, PATCH, DELETE"),
-        ("OPTIONS", WEB, "GET, PUT, PATCH, DELETE"),
-        ("HEAD", WEB, "GET, PUT, PATCH, DELETE"),
-        ("GET", WEB + "start/", "POST"),
-        ("DELETE", WEB + "reboot/", "POST"),
-        ("TRACE", "/api/v1/servers/99/stop/", "POST"),
+        ("DELETE", LIST, "GET, POST, HEAD, OPTIONS"),
+        ("PUT", LIST, "GET, POST, HEAD, OPTIONS"),
+        ("PATCH", LIST, "GET, POST, HEAD, OPTIONS"),
+        ("POST", WEB, "GET, PUT, PATCH, DELETE, HEAD, OPTIONS"),
+        ("GET", WEB + "start/", "POST, OPTIONS"),
+        ("HEAD", WEB + "start/", "POST, OPTIONS"),
+        ("DELETE", WEB + "reboot/", "POST, OPTIONS"),
+        ("TRACE", "/api/v1/servers/99/stop/", "POST, OPTIONS"),
     ],
 )
 def test_a_wrong_method_is_405_with_a_complete_allow(client: TestClient, method: str, path: str, allow: str) -> None:
+    # DRF's Allow: the path's methods, then HEAD where GET is, then OPTIONS.
     before = state(client)
     response = client.request(method, path)
     assert response.status_code == 405
@@ -518,3 +526,45 @@ def test_patch_cannot_set_a_required_field_to_null(client: TestClient, field: st
 
 def test_patch_may_clear_the_hostname(client: TestClient) -> None:
     assert client.patch(WEB, json={"hostname": None}).json()["hostname"] is None
+
+
+@pytest.mark.parametrize("path", [LIST, WEB, LIST + "?status=active"])
+def test_head_answers_as_get_without_a_body(client: TestClient, path: str) -> None:
+    get, head = client.get(path), client.head(path)
+    assert head.status_code == get.status_code == 200
+    assert head.content == b""
+    assert head.headers["content-type"] == "application/json"
+    assert head.headers["content-length"] == str(len(get.content))
+
+
+def test_head_is_refused_as_get_is(anon: TestClient, client: TestClient) -> None:
+    assert anon.head(WEB).status_code == 401
+    assert client.head("/api/v1/servers/999/").status_code == 404
+    assert client.head("/api/v1/servers/999/").content == b""
+
+
+@pytest.mark.parametrize(
+    ("path", "allow", "name"),
+    [
+        (LIST, "GET, POST, HEAD, OPTIONS", "Server List"),
+        (WEB, "GET, PUT, PATCH, DELETE, HEAD, OPTIONS", "Server Instance"),
+        (WEB + "start/", "POST, OPTIONS", "Start"),
+        ("/api/v1/servers/999/reboot/", "POST, OPTIONS", "Reboot"),
+    ],
+)
+def test_options_answers_drf_s_metadata(client: TestClient, path: str, allow: str, name: str) -> None:
+    before = state(client)
+    response = client.options(path)
+    assert response.status_code == 200
+    assert response.headers["allow"] == allow
+    body = response.json()
+    assert list(body) == ["name", "description", "renders", "parses"]
+    assert (body["name"], body["renders"], body["parses"]) == (name, ["application/json"], ["application/json"])
+    assert body["description"]
+    assert state(client) == before
+
+
+def test_options_needs_credentials_like_any_method(anon: TestClient) -> None:
+    response = anon.options(LIST)
+    assert response.status_code == 401
+    assert response.json() == {"detail": "Authentication credentials were not provided."}

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, quote
 
@@ -37,22 +38,52 @@ PUBLIC_PREFIX = "/api/"
 JSON_TYPE = (b"content-type", b"application/json")
 
 
-def _compile(operations: tuple[Operation, ...]) -> list[tuple[re.Pattern[str], dict[str, Operation]]]:
-    """One pattern per path of the table, with the operations it allows, in the table's order."""
+@dataclass(frozen=True, slots=True)
+class Resource:
+    """One path of the table: its operations by method, and what DRF says of it (Allow, OPTIONS metadata)."""
+
+    pattern: re.Pattern[str]
+    operations: dict[str, Operation]
+    allow: str
+    """The path's methods, then HEAD (where GET is) and OPTIONS, as DRF lists them."""
+    metadata: bytes
+    """DRF's answer to OPTIONS: the view's name and description, what it renders and parses."""
+
+    def operation(self, method: str) -> Operation | None:
+        """The operation a method runs: HEAD runs GET's, answered without its body."""
+        return self.operations.get("GET" if method == "HEAD" else method)
+
+
+def _view_name(path: str) -> str:
+    """DRF's name of the view behind a path: `Server List`, `Server Instance`, or the action (`Start`)."""
+    last = path.rstrip("/").rpartition("/")[2]
+    return "Server List" if last == "servers" else "Server Instance" if last == "{server_id}" else last.title()
+
+
+def _compile(operations: tuple[Operation, ...]) -> list[Resource]:
+    """One resource per path of the table, in the table's order."""
     paths: dict[str, dict[str, Operation]] = {}
     for op in operations:
         paths.setdefault(op.path, {})[op.method] = op
-    return [(re.compile("^" + path.replace("{server_id}", "([^/]+)") + "$"), ops) for path, ops in paths.items()]
+    resources = []
+    for path, ops in paths.items():
+        methods = [*ops, *(["HEAD"] if "GET" in ops else []), "OPTIONS"]
+        first = next(iter(ops.values()))
+        metadata = {"name": _view_name(path), "description": first.description, "renders": ["application/json"],
+                    "parses": ["application/json"]}  # fmt: skip
+        pattern = re.compile("^" + path.replace("{server_id}", "([^/]+)") + "$")
+        resources.append(Resource(pattern, ops, ", ".join(methods), orjson.dumps(metadata)))
+    return resources
 
 
 ROUTES = _compile(OPERATIONS)
 
 
-def _route(path: str) -> tuple[dict[str, Operation], str | None] | None:
-    for pattern, ops in ROUTES:
-        found = pattern.match(path)
+def _route(path: str) -> tuple[Resource, str | None] | None:
+    for resource in ROUTES:
+        found = resource.pattern.match(path)
         if found:
-            return ops, found.group(1) if found.groups() else None
+            return resource, found.group(1) if found.groups() else None
     return None
 
 
@@ -76,7 +107,7 @@ class PublicAPI:
         token = bearer_token(authorization)
         account = backend.account_for_token(token) if token else None
         route = _route(path)
-        operation = route[0].get(method) if route else None
+        operation = route[0].operation(method) if route else None
         facts = RequestFacts(
             method, path, operation.operation_id if operation else None, account.name if account else None
         )
@@ -104,24 +135,27 @@ class PublicAPI:
                     raise NotAuthenticated()
                 if account is None:
                     raise InvalidToken()
-                if operation is None:
-                    raise HttpError(405, f'Method "{method}" not allowed.', {"Allow": ", ".join(route[0])})
-                server_id = server_id_of(route[1]) if route[1] is not None else 0
-                body = None
-                if operation.body is not None:
-                    if operation.lookup_first:
-                        backend.get_server(account, server_id)
-                    raw = await read_body(tee, content_length, state.settings.max_body_size)
-                    body = parse_body(raw, content_type, operation.body, state.settings.max_json_depth)
-                query = dict(parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True))
-                status, payload = operation.handler(Call(backend, account, server_id, query, body, self.lists))
+                resource = route[0]
                 headers: dict[str, str] = {}
+                payload: Any
+                if operation is None and method == "OPTIONS":
+                    status, payload, headers = 200, resource.metadata, {"Allow": resource.allow}
+                elif operation is None:
+                    raise HttpError(405, f'Method "{method}" not allowed.', {"Allow": resource.allow})
+                else:
+                    body = None
+                    if operation.body is not None:  # the body is judged before the server is looked up
+                        raw = await read_body(tee, content_length, state.settings.max_body_size)
+                        body = parse_body(raw, content_type, operation.body, state.settings.max_json_depth)
+                    server_id = server_id_of(route[1]) if route[1] is not None else 0
+                    query = dict(parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True))
+                    status, payload = operation.handler(Call(backend, account, server_id, query, body, self.lists))
             except (MockVPSError, HttpError, BodyInvalid) as refused:
                 status, payload, headers = render(refused)
             except Exception:  # a bug of the mock: say so plainly, never with a stack trace
                 log.exception("unexpected error on %s %s", method, path)
                 status, payload, headers = 500, {"detail": "Internal server error."}, {}
-            answer = await _send(send, status, payload, headers)
+            answer = await _send(send, status, payload, headers, head=method == "HEAD")
         finally:
             state.journal.record(
                 time=timestamp(backend.clock.now()),
@@ -147,15 +181,16 @@ class PublicAPI:
         return NotFound()
 
 
-async def _send(send: Send, status: int, payload: Any, headers: dict[str, str]) -> bytes:
-    """Send an answer; returns its body, for the journal."""
+async def _send(send: Send, status: int, payload: Any, headers: dict[str, str], *, head: bool = False) -> bytes:
+    """Send an answer (to HEAD: its headers only, Content-Length included); returns what was sent, for the
+    journal."""
     body = b"" if payload is None else payload if isinstance(payload, bytes) else orjson.dumps(payload)
     raw_headers = [JSON_TYPE] if payload is not None else []
     raw_headers += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
     raw_headers.append((b"content-length", str(len(body)).encode()))
     await send({"type": "http.response.start", "status": status, "headers": raw_headers})
-    await send({"type": "http.response.body", "body": body})
-    return body
+    await send({"type": "http.response.body", "body": b"" if head else body})
+    return b"" if head else body
 
 
 async def _apply_fault(rule: FaultRule, receive: Receive, send: Send) -> bytes | None:

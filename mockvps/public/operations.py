@@ -61,8 +61,6 @@ class Operation:
     ok_description: str
     errors: tuple[int, ...]
     body: type[BaseModel] | None = None
-    lookup_first: bool = False
-    """Answer 404 for a missing server before judging the body (DRF's get_object() comes first)."""
     query: tuple[QueryParam, ...] = ()
 
     @property
@@ -184,7 +182,6 @@ OPERATIONS: tuple[Operation, ...] = (
         ok_description="Server updated.",
         errors=(400, 401, 404),
         body=ServerUpdate,
-        lookup_first=True,
     ),
     Operation(
         "PATCH",
@@ -197,7 +194,6 @@ OPERATIONS: tuple[Operation, ...] = (
         ok_description="Server updated.",
         errors=(400, 401, 404),
         body=ServerPatch,
-        lookup_first=True,
     ),
     Operation(
         "DELETE",
