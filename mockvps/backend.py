@@ -113,6 +113,8 @@ class Server:
         return self.ipv6 if self.activated else None
 
     def resource_usage(self) -> Usage:
+        if not self.activated and self.usage is None:  # never ran: nothing used yet
+            return Usage(0.0, 0, 0, 0)
         base = self.usage or _derived_usage(self.id, self.plan)
         if self.status in lifecycle.RUNNING:
             return base

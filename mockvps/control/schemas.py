@@ -13,7 +13,7 @@ from pydantic_core import PydanticCustomError
 from mockvps.backend import MAX_BALANCE, MAX_SEEDED_ID
 from mockvps.clock import MAX_OFFSET
 from mockvps.lifecycle import MAX_DELAY, ServerStatus, TransitionMode
-from mockvps.public.schemas import Hostname, Name, ServerDetail
+from mockvps.public.schemas import Hostname, Integral, Name, ServerDetail
 
 __all__ = [
     "AccountCreate",
@@ -108,8 +108,8 @@ class ServerSeed(_Strict):
 
     id: int | None = Field(None, ge=1, le=MAX_SEEDED_ID)
     name: Name
-    plan_id: int
-    os_id: int
+    plan_id: Integral
+    os_id: Integral
     location: str
     hostname: Hostname | None = None
     backups_enabled: bool = False

@@ -16,9 +16,14 @@ __all__ = ["contract_document"]
 TITLE = "VPS.org Servers API"
 DESCRIPTION = (
     "Manage your VPS servers programmatically: create, configure, control and monitor virtual private "
-    'servers. Every path ends with a slash. Errors follow Django REST framework: `{"detail": "..."}`, or '
+    "servers. Every path ends with a slash: a path without it answers 301 to the path with it (Django's "
+    "APPEND_SLASH), and a client that follows the redirect of a POST sends a GET, so a create silently "
+    'becomes a list. Errors follow Django REST framework: `{"detail": "..."}`, or '
     '`{"<field>": ["<message>", ...]}` for invalid fields.'
 )
+CONTACT = {"name": "VPS.org", "url": "https://admin.vps.org"}
+LICENSE = {"name": "MIT", "identifier": "MIT"}
+TAGS = [{"name": "servers", "description": "Create, configure, control and monitor virtual servers."}]
 
 # The documentation's own examples.
 REQUEST_EXAMPLES = {
@@ -43,11 +48,11 @@ def _links(source: str, *targets: str) -> dict[str, Any]:
     }
 
 
-# How the operations connect: the id a create or a list answers names the server of every other operation.
+# How the operations connect: the id a create answers names the server of every other operation. (A list's
+# first item would not: the list may be empty.)
 _BY_ID = ("getServer", "replaceServer", "updateServer", "deleteServer", "startServer", "stopServer", "rebootServer")
 LINKS = {
     "createServer": {"201": _links("$response.body#/id", *_BY_ID)},
-    "listServers": {"200": _links("$response.body#/results/0/id", "getServer")},
     "getServer": {"200": _links("$response.body#/id", *_BY_ID[1:])},
 }
 
@@ -57,7 +62,17 @@ _ERRORS: dict[int, tuple[str, str]] = {
     401: ("ErrorDetail", "Unauthorized - invalid or missing API token."),
     402: ("ErrorDetail", "Payment required - insufficient balance."),
     404: ("ErrorDetail", "Not found - the server does not exist."),
+    405: ("ErrorDetail", "Method not allowed - the `Allow` header lists the path's methods."),
+    413: ("ErrorDetail", "Request body too large (over 1 MiB)."),
+    415: ("ErrorDetail", "Unsupported media type - send `Content-Type: application/json`."),
 }
+_HEADERS = {
+    301: {"Location": {"description": "The same path with its trailing slash, and the query.",
+                       "schema": {"type": "string"}}},
+    405: {"Allow": {"description": "The path's methods, e.g. `GET, POST, HEAD, OPTIONS`.",
+                    "schema": {"type": "string"}}},
+}  # fmt: skip
+_REDIRECT = "Moved permanently - the path was sent without its trailing slash; `Location` names it with the slash."
 BEARER = {"type": "http", "scheme": "bearer", "description": "`Authorization: Bearer YOUR_API_TOKEN`"}
 _SERVER_ID = {
     "name": "server_id",
@@ -96,7 +111,7 @@ def _operation(op: Operation) -> dict[str, Any]:
     if op.body is not None:
         example = REQUEST_EXAMPLES.get(op.operation_id)
         operation["requestBody"] = {
-            "required": True,
+            "required": op.body_required,
             "content": _json(_ref(op.body.__name__), example, example is not None),
         }
     ok: dict[str, Any] = {"description": op.ok_description}
@@ -105,11 +120,14 @@ def _operation(op: Operation) -> dict[str, Any]:
         ok["content"] = _json(_ref(op.ok_model.__name__), examples_of.get(str(op.ok)), str(op.ok) in examples_of)
     if op.operation_id in LINKS:
         ok["links"] = LINKS[op.operation_id][str(op.ok)]
-    responses = {str(op.ok): ok}
-    for code in op.errors:
+    responses: dict[int, dict[str, Any]] = {op.ok: ok, 301: {"description": _REDIRECT, "headers": _HEADERS[301]}}
+    # Every operation can meet a wrong method on its path; one with a body, a body too large or not JSON.
+    for code in (*op.errors, 405, *((413, 415) if op.body is not None else ())):
         model, description = _ERRORS[code]
-        responses[str(code)] = {"description": description, "content": _json(_ref(model))}
-    operation["responses"] = responses
+        responses[code] = {"description": description, "content": _json(_ref(model))}
+        if code in _HEADERS:
+            responses[code]["headers"] = _HEADERS[code]
+    operation["responses"] = {str(code): responses[code] for code in sorted(responses)}
     return operation
 
 
@@ -123,8 +141,9 @@ def contract_document() -> dict[str, Any]:
     add_models(schemas, [(m, "validation") for m in REQUEST_MODELS])
     return {
         "openapi": "3.1.0",
-        "info": {"title": TITLE, "description": DESCRIPTION, "version": "v1"},
+        "info": {"title": TITLE, "description": DESCRIPTION, "version": "v1", "contact": CONTACT, "license": LICENSE},
         "servers": [{"url": "https://admin.vps.org"}],
+        "tags": TAGS,
         "paths": paths,
         "components": {
             "schemas": dict(sorted(schemas.items())),

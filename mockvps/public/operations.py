@@ -61,6 +61,8 @@ class Operation:
     ok_description: str
     errors: tuple[int, ...]
     body: type[BaseModel] | None = None
+    body_required: bool = True
+    """False where no body means no change (PATCH: DRF's partial update)."""
     query: tuple[QueryParam, ...] = ()
 
     @property
@@ -194,6 +196,7 @@ OPERATIONS: tuple[Operation, ...] = (
         ok_description="Server updated.",
         errors=(400, 401, 404),
         body=ServerPatch,
+        body_required=False,
     ),
     Operation(
         "DELETE",

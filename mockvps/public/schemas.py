@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, RootModel
 
 from mockvps.lifecycle import ServerStatus
 
@@ -24,6 +24,7 @@ __all__ = [
     "BadRequest",
     "ErrorDetail",
     "FieldErrors",
+    "Integral",
     "OsSummary",
     "PlanDetail",
     "PlanSummary",
@@ -53,6 +54,15 @@ Name = Annotated[
 Hostname = Annotated[str, Field(max_length=253, pattern=FQDN_PATTERN, description="A fully qualified domain name.")]
 
 
+def _integral(value: Any) -> Any:
+    # JSON Schema 2020-12 (OpenAPI 3.1) and DRF both read 1.0 and 1e0 as the integer 1; strings stay refused.
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+Integral = Annotated[int, BeforeValidator(_integral)]
+"""An integer field of a request: a JSON number without a fractional part (1, 1.0, 1e0)."""
+
+
 class _Request(BaseModel):
     model_config = ConfigDict(strict=True, extra="ignore")
     pattern_messages: ClassVar[Mapping[str, str]] = PATTERN_MESSAGES
@@ -60,11 +70,11 @@ class _Request(BaseModel):
 
 class ServerCreate(_Request):
     name: Name
-    plan_id: int = Field(description="Id of the VPS plan.")
-    os_id: int = Field(description="Id of the operating system image.")
+    plan_id: Integral = Field(description="Id of the VPS plan.")
+    os_id: Integral = Field(description="Id of the operating system image.")
     location: str = Field(description="Code of the data centre location.")
     hostname: Hostname | None = None
-    ssh_key_id: int | None = Field(None, description="Id of one of the account's SSH keys to install.")
+    ssh_key_id: Integral | None = Field(None, description="Id of one of the account's SSH keys to install.")
     backups_enabled: bool = Field(False, description="Automatic backups.")
 
 
@@ -115,7 +125,7 @@ class ServerListItem(BaseModel):
     name: str
     hostname: str | None
     status: ServerStatus
-    ip_address: str | None = Field(json_schema_extra={"format": "ipv4"})
+    ip_address: Annotated[str, Field(json_schema_extra={"format": "ipv4"})] | None
     location: str
     plan: PlanSummary
     os: OsSummary
@@ -141,7 +151,7 @@ class ResourceUsage(BaseModel):
 
 
 class ServerDetail(ServerListItem):
-    ipv6_address: str | None = Field(json_schema_extra={"format": "ipv6"})
+    ipv6_address: Annotated[str, Field(json_schema_extra={"format": "ipv6"})] | None
     plan: PlanDetail
     backups_enabled: bool
     resource_usage: ResourceUsage
