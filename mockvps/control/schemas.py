@@ -6,10 +6,11 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from mockvps.lifecycle import ServerStatus, TransitionMode
 from mockvps.public.schemas import Hostname, Name, ServerDetail
+from mockvps.validation import Money, StrictModel
 
 __all__ = [
     "AccountCreate",
@@ -29,20 +30,15 @@ __all__ = [
 ]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(strict=True, extra="forbid")
-
-
-class SshKeyEntry(_Strict):
+class SshKeyEntry(StrictModel):
     id: int = Field(ge=0)
     name: str = Field(min_length=1)
 
 
 Seconds = Annotated[float, Field(ge=0, allow_inf_nan=False)]
-Money = Annotated[Decimal, Field(ge=0, allow_inf_nan=False, strict=False)]
 
 
-class AccountCreate(_Strict):
+class AccountCreate(StrictModel):
     """Everything optional: an empty body makes a fresh account with a generated name and token."""
 
     name: str | None = Field(None, min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._-]+$")
@@ -56,7 +52,7 @@ class AccountCreate(_Strict):
     catalog: dict[str, Any] | None = Field(None, description="This account's own catalog, in the file format.")
 
 
-class AccountUpdate(_Strict):
+class AccountUpdate(StrictModel):
     balance: Money | None = None
     mode: Annotated[TransitionMode, Field(strict=False)] | None = None
     provisioning_delay: Seconds | None = None
@@ -84,18 +80,18 @@ class ClockInfo(BaseModel):
     offset_seconds: float
 
 
-class Advance(_Strict):
+class Advance(StrictModel):
     seconds: Seconds
 
 
-class NextProvisioning(_Strict):
+class NextProvisioning(StrictModel):
     outcome: Literal["fail", "hang"] | None = Field(
         description="fail: the server is gone when provisioning would end, its price refunded; hang: it stays "
         "provisioning until advanced; null: back to normal."
     )
 
 
-class ServerSeed(_Strict):
+class ServerSeed(StrictModel):
     """A server put straight into any status, free of charge."""
 
     id: int | None = Field(None, ge=1)
@@ -108,7 +104,7 @@ class ServerSeed(_Strict):
     status: ServerStatus = Field(ServerStatus.ACTIVE, strict=False)
 
 
-class FaultRuleCreate(_Strict):
+class FaultRuleCreate(StrictModel):
     """Matches on every field given; acts by latency, then a canned answer or a dropped connection."""
 
     method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] | None = None
