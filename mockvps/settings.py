@@ -28,7 +28,7 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Address to listen on.")
     port: int = Field(8000, ge=0, le=65535, description="Port to listen on (0: any free port).")
     token: str = Field(DEFAULT_TOKEN, min_length=1, description="Token of the default account.")
-    balance: Decimal = Field(Decimal("1000.00"), ge=0, description="Balance of the default account.")
+    balance: Decimal = Field(DEFAULT_BALANCE, ge=0, description="Balance of the default account.")
     empty: bool = Field(False, description="Start the default account without the documentation's servers.")
     provisioning_delay: float = Field(3.0, ge=0, description="Seconds from create to active.")
     action_delay: float = Field(1.0, ge=0, description="Seconds a start, stop or reboot takes.")

@@ -6,10 +6,11 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from pydantic import BaseModel
 
 from mockvps.backend import DEFAULT_BALANCE
 from mockvps.errors import ConfigurationError
-from mockvps.settings import DEFAULT_TOKEN, Settings
+from mockvps.settings import DEFAULT_TOKEN, AccountEntry, Settings
 
 
 def test_defaults_need_no_configuration() -> None:
@@ -57,6 +58,14 @@ def test_an_account_s_balance_is_a_number_or_a_string_and_has_a_default(tmp_path
     _, a, b, c = Settings(accounts=path).account_specs()
     assert (a.balance, b.balance, c.balance) == (Decimal("12.5"), Decimal(7), DEFAULT_BALANCE)
     assert c.ssh_keys is None  # the catalog's keys
+
+
+def test_every_default_balance_is_the_backend_s() -> None:
+    from mockvps.control.schemas import AccountCreate
+    from mockvps.persistence.snapshot import SnapshotAccount
+
+    models: list[type[BaseModel]] = [Settings, AccountEntry, SnapshotAccount, AccountCreate]
+    assert all(model.model_fields["balance"].default is DEFAULT_BALANCE for model in models)
 
 
 ONE = {"name": "x", "tokens": ["t"]}

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
+from mockvps.backend import DEFAULT_BALANCE
 from mockvps.lifecycle import ServerStatus, TransitionMode
 from mockvps.public.schemas import Hostname, Name, ServerDetail
 from mockvps.validation import Money, StrictModel
@@ -43,7 +43,7 @@ class AccountCreate(StrictModel):
 
     name: str | None = Field(None, min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._-]+$")
     tokens: list[Annotated[str, Field(min_length=1, max_length=500)]] | None = Field(None, min_length=1)
-    balance: Money = Decimal("1000.00")
+    balance: Money = DEFAULT_BALANCE
     ssh_keys: list[SshKeyEntry] | None = None
     examples: bool = Field(False, description="Start with the documentation's servers 12345 and 12346.")
     mode: TransitionMode = Field(TransitionMode.TIMED, strict=False)
