@@ -19,6 +19,8 @@ DEFAULT_CONTROL_DOCUMENT = Path("openapi/control.json")
 
 
 def _parser() -> argparse.ArgumentParser:
+    from mockvps.backend import DEFAULT_BALANCE
+
     parser = argparse.ArgumentParser(prog="mockvps", description="A local, stateful mock of the VPS.org Servers API.")
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -31,7 +33,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to listen on (default 8000; 0 picks a free one)")
     serve.add_argument("--token", help="token of the default account (default mockvps-dev-token)")
-    serve.add_argument("--balance", help="balance of the default account (default 1000.00)")
+    serve.add_argument("--balance", help=f"balance of the default account (default {DEFAULT_BALANCE})")
     serve.add_argument("--provisioning-delay", type=float, metavar="SECONDS", help="create to active (default 3)")
     serve.add_argument("--action-delay", type=float, metavar="SECONDS", help="start/stop/reboot (default 1)")
     serve.add_argument("--catalog", metavar="FILE", help="JSON file replacing plans, OS images, locations, keys")

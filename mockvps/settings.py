@@ -7,16 +7,17 @@ from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from mockvps.backend import AccountSpec, Backend, Limits
-from mockvps.catalog import Catalog, default_catalog, load_catalog, parse_ssh_keys
+from mockvps.backend import DEFAULT_BALANCE, AccountSpec, Backend, Limits
+from mockvps.catalog import Catalog, default_catalog, load_catalog
 from mockvps.clock import Clock
 from mockvps.errors import ConfigurationError
 from mockvps.lifecycle import Delays
+from mockvps.validation import Money, NonEmptyText, SshKeys, StrictModel, first_problem, key_map
 
-__all__ = ["DEFAULT_TOKEN", "Settings", "load_accounts"]
+__all__ = ["DEFAULT_TOKEN", "AccountEntry", "AccountsFile", "Settings", "load_accounts"]
 
 DEFAULT_TOKEN = "mockvps-dev-token"
 
@@ -27,7 +28,7 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Address to listen on.")
     port: int = Field(8000, ge=0, le=65535, description="Port to listen on (0: any free port).")
     token: str = Field(DEFAULT_TOKEN, min_length=1, description="Token of the default account.")
-    balance: Decimal = Field(Decimal("1000.00"), ge=0, description="Balance of the default account.")
+    balance: Decimal = Field(DEFAULT_BALANCE, ge=0, description="Balance of the default account.")
     empty: bool = Field(False, description="Start the default account without the documentation's servers.")
     provisioning_delay: float = Field(3.0, ge=0, description="Seconds from create to active.")
     action_delay: float = Field(1.0, ge=0, description="Seconds a start, stop or reboot takes.")
@@ -76,6 +77,25 @@ class Settings(BaseSettings):
         return [default, *(load_accounts(self.accounts) if self.accounts else [])]
 
 
+class AccountEntry(StrictModel):
+    """One account of an accounts file."""
+
+    name: NonEmptyText
+    tokens: list[NonEmptyText] = Field(min_length=1)
+    balance: Money = DEFAULT_BALANCE
+    ssh_keys: SshKeys | None = None
+    """None: the catalog's default keys."""
+    examples: bool = False
+
+    def spec(self) -> AccountSpec:
+        return AccountSpec(name=self.name, tokens=tuple(self.tokens), balance=self.balance,
+                           ssh_keys=key_map(self.ssh_keys), examples=self.examples)  # fmt: skip
+
+
+class AccountsFile(StrictModel):
+    accounts: list[AccountEntry]
+
+
 def load_accounts(path: Path) -> list[AccountSpec]:
     """Read an accounts file:
 
@@ -86,31 +106,8 @@ def load_accounts(path: Path) -> list[AccountSpec]:
         raw = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ConfigurationError(f"accounts file {path}: {exc}") from exc
-    entries = raw.get("accounts") if isinstance(raw, dict) else None
-    if not isinstance(entries, list):
-        raise ConfigurationError(f'accounts file {path}: expected {{"accounts": [...]}}')
-    specs = []
-    for i, entry in enumerate(entries):
-        where = f"accounts file {path}: accounts[{i}]"
-        if not isinstance(entry, dict):
-            raise ConfigurationError(f"{where}: expected an object")
-        name, tokens = entry.get("name"), entry.get("tokens")
-        if not isinstance(name, str) or not name:
-            raise ConfigurationError(f"{where}.name: expected a non-empty string")
-        if not isinstance(tokens, list) or not tokens or not all(isinstance(t, str) and t for t in tokens):
-            raise ConfigurationError(f"{where}.tokens: expected a non-empty list of strings")
-        balance = entry.get("balance", "1000.00")
-        if isinstance(balance, bool) or not isinstance(balance, int | float | str):
-            raise ConfigurationError(f"{where}.balance: expected a number")
-        try:
-            amount = Decimal(str(balance))
-        except ArithmeticError:
-            raise ConfigurationError(f"{where}.balance: expected a number") from None
-        if not amount.is_finite() or amount < 0:
-            raise ConfigurationError(f"{where}.balance: expected a non-negative number")
-        keys = parse_ssh_keys(entry["ssh_keys"], f"{where}.ssh_keys") if "ssh_keys" in entry else None
-        examples = entry.get("examples", False)
-        if not isinstance(examples, bool):
-            raise ConfigurationError(f"{where}.examples: expected true or false")
-        specs.append(AccountSpec(name=name, tokens=tuple(tokens), balance=amount, ssh_keys=keys, examples=examples))
-    return specs
+    try:
+        accounts = AccountsFile.model_validate(raw).accounts
+    except ValidationError as exc:
+        raise ConfigurationError(f"accounts file {path}: {first_problem(exc)}") from None
+    return [entry.spec() for entry in accounts]

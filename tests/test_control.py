@@ -149,6 +149,12 @@ def test_export_and_import_round_trip(control: ControlClient, client: TestClient
         (lambda s: s["accounts"][0]["servers"][0].update(created_at="yesterday"), "created_at"),
         (lambda s: s["accounts"].append(dict(s["accounts"][0])), "defined twice"),
         (lambda s: s["accounts"].append({**s["accounts"][0], "name": "copy", "servers": []}), "already in use"),
+        (lambda s: s["accounts"][0]["servers"][0].update(plan_id=True), "servers[0].plan_id: expected an integer"),
+        (lambda s: s["accounts"][0]["servers"][0].update(colour="red"), "servers[0].colour: unknown key"),
+        (
+            lambda s: s["accounts"][0].update(delays={"provisioning": 1e20, "action": 1}),
+            "accounts[0].delays.provisioning: expected a number <= 31536000",
+        ),  # was an overflow, answered 500
     ],
 )
 def test_a_bad_snapshot_is_refused_clearly_and_changes_nothing(

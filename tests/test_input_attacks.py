@@ -146,3 +146,10 @@ def test_a_seeded_id_leaves_room_for_the_ids_after_it(mock: httpx.Client) -> Non
         == 200
     )
     mock.delete("/_mockvps/accounts/seeded")
+
+
+def test_an_account_s_ssh_key_ids_are_distinct(mock: httpx.Client) -> None:
+    keys = [{"id": 7, "name": "deploy"}, {"id": 7, "name": "again"}]
+    refused = mock.post("/_mockvps/accounts", json={"name": "twice", "ssh_keys": keys})
+    assert_refused(refused)
+    assert mock.get("/_mockvps/accounts/twice").status_code == 404

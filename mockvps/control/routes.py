@@ -15,7 +15,7 @@ from pydantic import RootModel
 from starlette.responses import Response
 
 from mockvps.backend import Account, AccountSpec, Backend, Outcome, Usage
-from mockvps.catalog import SshKey, parse_catalog
+from mockvps.catalog import parse_catalog
 from mockvps.clock import ControllableClock
 from mockvps.control.deps import BackendDep, ServerIdDep, StateDep, json_body, mock_state, request_body
 from mockvps.control.responses import JSONResponse
@@ -41,6 +41,7 @@ from mockvps.public import rendering
 from mockvps.public.schemas import ErrorDetail, ServerDetail
 from mockvps.shared.journal import JournalQuery
 from mockvps.shared.requests import bearer_token
+from mockvps.validation import key_map
 
 __all__ = ["REQUEST_MODELS", "health_router", "router"]
 
@@ -139,7 +140,7 @@ async def create_account(
         tokens=tuple(body.tokens or ()),
         balance=body.balance,
         examples=body.examples,
-        ssh_keys={k.id: SshKey(k.id, k.name) for k in body.ssh_keys} if body.ssh_keys is not None else None,
+        ssh_keys=key_map(body.ssh_keys),
         mode=body.mode,
         delays=delays,
         catalog=catalog,

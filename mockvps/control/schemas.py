@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from mockvps.backend import MAX_BALANCE, MAX_SEEDED_ID
+from mockvps.backend import DEFAULT_BALANCE, MAX_SEEDED_ID
 from mockvps.clock import MAX_OFFSET
 from mockvps.lifecycle import MAX_DELAY, ServerStatus, TransitionMode
 from mockvps.public.schemas import Hostname, Integral, Name, ServerDetail
+from mockvps.validation import Id, Money, SshKeys, StrictModel
 
 __all__ = [
     "AccountCreate",
@@ -33,29 +33,23 @@ __all__ = [
 ]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(strict=True, extra="forbid")
-
-
-class SshKeyEntry(_Strict):
+class SshKeyEntry(StrictModel):
     id: Id
     name: str = Field(min_length=1)
 
 
 Seconds = Annotated[float, Field(ge=0, le=MAX_DELAY.total_seconds(), allow_inf_nan=False)]
 """A delay: at most a year."""
-Money = Annotated[Decimal, Field(ge=0, le=MAX_BALANCE, decimal_places=2, allow_inf_nan=False, strict=False)]
-Id = Annotated[int, Field(ge=0, le=MAX_SEEDED_ID)]
 MAX_USAGE = 2**53 - 1
 
 
-class AccountCreate(_Strict):
+class AccountCreate(StrictModel):
     """Everything optional: an empty body makes a fresh account with a generated name and token."""
 
     name: str | None = Field(None, min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._-]+$")
     tokens: list[Annotated[str, Field(min_length=1, max_length=500)]] | None = Field(None, min_length=1)
-    balance: Money = Decimal("1000.00")
-    ssh_keys: list[SshKeyEntry] | None = None
+    balance: Money = DEFAULT_BALANCE
+    ssh_keys: SshKeys | None = Field(None, description="Distinct ids; null: the catalog's keys.")
     examples: bool = Field(False, description="Start with the documentation's servers 12345 and 12346.")
     mode: TransitionMode = Field(TransitionMode.TIMED, strict=False)
     provisioning_delay: Seconds | None = None
@@ -63,7 +57,7 @@ class AccountCreate(_Strict):
     catalog: dict[str, Any] | None = Field(None, description="This account's own catalog, in the file format.")
 
 
-class AccountUpdate(_Strict):
+class AccountUpdate(StrictModel):
     balance: Money | None = None
     mode: Annotated[TransitionMode, Field(strict=False)] | None = None
     provisioning_delay: Seconds | None = None
@@ -91,19 +85,19 @@ class ClockInfo(BaseModel):
     offset_seconds: float
 
 
-class Advance(_Strict):
+class Advance(StrictModel):
     seconds: float = Field(ge=0, le=MAX_OFFSET.total_seconds(), allow_inf_nan=False)
     """At most 100 years, in one step or in all."""
 
 
-class NextProvisioning(_Strict):
+class NextProvisioning(StrictModel):
     outcome: Literal["fail", "hang"] | None = Field(
         description="fail: the server is gone when provisioning would end, its price refunded; hang: it stays "
         "provisioning until advanced; null: back to normal."
     )
 
 
-class ServerSeed(_Strict):
+class ServerSeed(StrictModel):
     """A server put straight into any status, free of charge."""
 
     id: int | None = Field(None, ge=1, le=MAX_SEEDED_ID)
@@ -116,7 +110,7 @@ class ServerSeed(_Strict):
     status: ServerStatus = Field(ServerStatus.ACTIVE, strict=False)
 
 
-class FaultRuleCreate(_Strict):
+class FaultRuleCreate(StrictModel):
     """Matches on every field given; acts by latency, then a canned answer or a dropped connection."""
 
     method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] | None = None
@@ -164,7 +158,7 @@ VALUE = re.compile(r"[\t\x20-\x7e\x80-\xff]*")
 FRAMING = frozenset({"content-length", "transfer-encoding", "connection", "keep-alive", "upgrade", "te", "trailer"})
 
 
-class UsageSpec(_Strict):
+class UsageSpec(StrictModel):
     """Resource usage an operator sets for a server (shown while it runs)."""
 
     cpu_percent: float = Field(ge=0, le=100, allow_inf_nan=False)

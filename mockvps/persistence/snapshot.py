@@ -6,20 +6,28 @@ Tokens leave only as SHA-256 digests; an imported snapshot may name tokens in cl
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal, InvalidOperation
-from typing import Any, TypeVar
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BeforeValidator, Field, PlainValidator, ValidationError
+from pydantic_core import PydanticCustomError
 
 from mockvps.addresses import AddressPool
-from mockvps.backend import Account, AccountSpec, Backend, Limits, Outcome, Server, Usage
-from mockvps.catalog import Catalog, SshKey, catalog_to_dict, parse_catalog
-from mockvps.clock import Clock, ControllableClock
+from mockvps.backend import DEFAULT_BALANCE, Account, AccountSpec, Backend, Limits, Outcome, Server, Usage
+from mockvps.catalog import Catalog, catalog_to_dict, parse_catalog
+from mockvps.clock import MAX_OFFSET, Clock, ControllableClock
 from mockvps.errors import ConfigurationError, LimitReached
-from mockvps.lifecycle import Delays, ServerStatus, TransitionMode
+from mockvps.lifecycle import MAX_DELAY, Delays, ServerStatus, TransitionMode
+from mockvps.validation import Id, Money, NonEmptyText, SshKeys, StrictModel, expected, first_problem, key_map
 
 __all__ = [
     "SNAPSHOT_VERSION",
+    "Snapshot",
+    "SnapshotAccount",
+    "SnapshotClock",
+    "SnapshotDelays",
+    "SnapshotServer",
+    "SnapshotUsage",
     "account_record",
     "clock_record",
     "export_state",
@@ -28,7 +36,6 @@ __all__ = [
 ]
 
 SNAPSHOT_VERSION = 1
-T = TypeVar("T")
 
 
 def _when(moment: datetime) -> str:
@@ -87,174 +94,201 @@ def account_record(backend: Backend, account: Account) -> dict[str, Any]:
     }  # fmt: skip
 
 
-class _Reader:
-    """Reads one JSON object, naming the exact place of anything wrong."""
-
-    def __init__(self, data: object, where: str) -> None:
-        if not isinstance(data, dict):
-            raise ConfigurationError(f"{where}: expected an object")
-        self.data, self.where = data, where
-
-    def fail(self, key: str, what: str) -> ConfigurationError:
-        return ConfigurationError(f"{self.where}.{key}: expected {what}")
-
-    def get(self, key: str, kind: type[T] | tuple[type, ...], what: str, default: Any = ...) -> Any:
-        if key not in self.data:
-            if default is ...:
-                raise self.fail(key, what)
-            return default
-        value = self.data[key]
-        if value is None and default is None:
-            return None
-        if not isinstance(value, kind) or (isinstance(value, bool) and kind in (int, (int, float))):
-            raise self.fail(key, what)
-        return value
-
-    def integer(self, key: str, default: Any = ..., minimum: int = 0) -> Any:
-        value = self.get(key, int, f"an integer >= {minimum}", default)
-        if value is not None and value is not default and value < minimum:
-            raise self.fail(key, f"an integer >= {minimum}")
-        return value
-
-    def text(self, key: str, default: Any = ...) -> Any:
-        return self.get(key, str, "a string", default)
-
-    def number(self, key: str, default: Any = ...) -> Any:
-        value = self.get(key, (int, float), "a number >= 0", default)
-        if value is not None and value is not default and value < 0:
-            raise self.fail(key, "a number >= 0")
-        return value
-
-    def choice(self, key: str, enum: Callable[[Any], T], names: str, default: Any = ...) -> Any:
-        value = self.text(key, default)
-        if value is None or value is default:
-            return value
-        try:
-            return enum(value)
-        except ValueError:
-            raise self.fail(key, f"one of {names}") from None
-
-    def moment(self, key: str, default: Any = ...) -> Any:
-        value = self.text(key, default)
-        if value is None or value is default:
-            return value
-        try:
-            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            raise self.fail(key, "an ISO 8601 time") from None
-        if moment.tzinfo is None:
-            raise self.fail(key, "an ISO 8601 time with a time zone")
-        return moment.astimezone(UTC)
-
-    def items(self, key: str, default: Any = ...) -> Any:
-        return self.get(key, list, "a list", default)
+def _moment(value: object) -> datetime:
+    if not isinstance(value, str):
+        raise expected("a string")
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise expected("an ISO 8601 time") from None
+    if moment.tzinfo is None:
+        raise expected("an ISO 8601 time with a time zone")
+    if not EARLIEST <= moment <= LATEST:
+        raise expected(f"a time from {EARLIEST.year} to {LATEST.year}")
+    return moment.astimezone(UTC)
 
 
-def _names(enum: Any) -> str:
-    return ", ".join(m.value for m in enum)
+MAX_JS_ID = 2**53 - 1
+"""The largest integer a JavaScript client holds exactly: ids and usage figures stay below it."""
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(5000, 1, 1, tzinfo=UTC)
+"""Times a snapshot may hold: far from year 9999, so a clock moved a century and a year's delay stay valid."""
 
 
-def _restore_clock(clock: ControllableClock, raw: object, where: str) -> None:
-    if raw is None:
-        return
-    r = _Reader(raw, where)
-    clock.restore(timedelta(seconds=r.number("offset_seconds", 0.0)), r.moment("frozen_at", None))
+def _digest(value: object) -> bytes:
+    try:
+        digest = bytes.fromhex(value) if isinstance(value, str) else b""
+    except ValueError:
+        digest = b""
+    if len(digest) != 32:
+        raise expected("a hex SHA-256 digest")
+    return digest
+
+
+def _text_only(value: object) -> object:
+    if not isinstance(value, str):
+        raise expected("a decimal number as a string")
+    return value
+
+
+def _catalog(value: object) -> Catalog | None:
+    if value is None:
+        return None
+    try:
+        return parse_catalog(value)
+    except ConfigurationError as exc:
+        raise PydanticCustomError("mockvps", "{detail}", {"detail": exc.detail}) from None
+
+
+def _this_version(version: int) -> int:
+    if version != SNAPSHOT_VERSION:
+        raise expected(str(SNAPSHOT_VERSION))
+    return version
+
+
+Moment = Annotated[datetime, PlainValidator(_moment)]
+"""ISO 8601 with a time zone, as UTC."""
+Seconds = Annotated[float, Field(ge=0, le=MAX_DELAY.total_seconds(), allow_inf_nan=False)]
+"""A delay: at most a year, as the control API allows."""
+Offset = Annotated[float, Field(ge=-MAX_OFFSET.total_seconds(), le=MAX_OFFSET.total_seconds(), allow_inf_nan=False)]
+"""A clock's offset: at most a century either way, as the control API allows."""
+ServerId = Annotated[int, Field(ge=1, le=MAX_JS_ID)]
+Count = Annotated[int, Field(ge=0)]
+# Enums from their values (strings), not only as enum members.
+Status = Annotated[ServerStatus, Field(strict=False)]
+Mode = Annotated[TransitionMode, Field(strict=False)]
+Ending = Annotated[Outcome, Field(strict=False)]
+
+
+class SnapshotClock(StrictModel):
+    offset_seconds: Offset = 0.0
+    frozen_at: Moment | None = None
+
+    def restore(self, clock: ControllableClock) -> None:
+        clock.restore(timedelta(seconds=self.offset_seconds), self.frozen_at)
+
+
+class SnapshotDelays(StrictModel):
+    provisioning: Seconds
+    action: Seconds
+
+
+class SnapshotUsage(StrictModel):
+    cpu_percent: Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)]
+    memory_used: Annotated[int, Field(ge=0, le=MAX_JS_ID)]
+    disk_used: Annotated[int, Field(ge=0, le=MAX_JS_ID)]
+    bandwidth_used: Annotated[int, Field(ge=0, le=MAX_JS_ID)]
+
+
+class SnapshotServer(StrictModel):
+    id: ServerId
+    name: str
+    hostname: str | None = None
+    plan_id: Count
+    os_id: Count
+    location: str
+    backups_enabled: bool = False
+    ssh_key_id: Id | None = None
+    status: Status
+    created_at: Moment
+    since: Moment = Field(default_factory=lambda data: data["created_at"])
+    updated_at: Moment = Field(default_factory=lambda data: data["created_at"])
+    ipv4: str
+    ipv6: str
+    activated: bool = True
+    usage: SnapshotUsage | None = None
+    outcome: Ending | None = None
+
+
+class SnapshotAccount(StrictModel):
+    name: str
+    tokens: list[NonEmptyText] = Field(default_factory=list)
+    token_sha256: list[Annotated[bytes, PlainValidator(_digest)]] = Field(default_factory=list)
+    balance: Annotated[Money, BeforeValidator(_text_only)] = DEFAULT_BALANCE
+    ssh_keys: SshKeys | None = None
+    """None: the catalog's default keys."""
+    mode: Mode = TransitionMode.TIMED
+    delays: SnapshotDelays | None = None
+    catalog: Annotated[Catalog | None, PlainValidator(_catalog)] = None
+    next_id: ServerId = 1
+    """At least one above the highest server id, whatever the snapshot says."""
+    next_outcome: Ending | None = None
+    clock: SnapshotClock | None = None
+    servers: list[SnapshotServer] = Field(default_factory=list)
+
+    def spec(self) -> AccountSpec:
+        delays = self.delays
+        return AccountSpec(
+            name=self.name, tokens=tuple(self.tokens), balance=self.balance, mode=self.mode,
+            ssh_keys=key_map(self.ssh_keys),
+            delays=None if delays is None else Delays(timedelta(seconds=delays.provisioning),
+                                                      timedelta(seconds=delays.action)),
+            catalog=self.catalog, token_digests=tuple(self.token_sha256),
+        )  # fmt: skip
+
+
+class Snapshot(StrictModel):
+    """The snapshot format `export_state` writes (and `Store.load` returns), as import reads it."""
+
+    version: Annotated[int, AfterValidator(_this_version)]
+    clock: SnapshotClock | None = None
+    accounts: list[SnapshotAccount]
 
 
 def restore_state(
     data: object, catalog: Catalog, clock: Clock, delays: Delays, limits: Limits | None = None
 ) -> Backend:
-    """A new backend holding a snapshot; raises ConfigurationError naming the first thing wrong."""
-    top = _Reader(data, "snapshot")
-    if top.integer("version") != SNAPSHOT_VERSION:
-        raise top.fail("version", str(SNAPSHOT_VERSION))
+    """A new backend holding a snapshot; raises ConfigurationError naming the first thing wrong.
+
+    The whole snapshot is validated first; what needs the state being built (a catalog's plans, unique names,
+    tokens and addresses) is checked while building a new backend, which the caller takes only when it is done.
+    """
+    try:
+        snapshot = Snapshot.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigurationError(first_problem(exc, root="snapshot")) from None
     backend = Backend(catalog, clock, delays, limits=limits)
-    _restore_clock(backend.clock, top.data.get("clock"), "snapshot.clock")
-    for i, raw in enumerate(top.items("accounts")):
-        _restore_account(backend, raw, f"snapshot.accounts[{i}]")
+    if snapshot.clock is not None:
+        snapshot.clock.restore(backend.clock)
+    for i, record in enumerate(snapshot.accounts):
+        _restore_account(backend, record, f"snapshot.accounts[{i}]")
     return backend
 
 
-def _restore_account(backend: Backend, raw: object, where: str) -> None:
-    r = _Reader(raw, where)
-    tokens = r.items("tokens", [])
-    digests = r.items("token_sha256", [])
-    if not all(isinstance(t, str) and t for t in tokens):
-        raise r.fail("tokens", "a list of non-empty strings")
+def _restore_account(backend: Backend, record: SnapshotAccount, where: str) -> None:
     try:
-        token_digests = tuple(bytes.fromhex(d) for d in digests)
-    except (TypeError, ValueError):
-        raise r.fail("token_sha256", "a list of hex SHA-256 digests") from None
-    if any(len(d) != 32 for d in token_digests):
-        raise r.fail("token_sha256", "a list of hex SHA-256 digests")
-    try:
-        balance = Decimal(r.text("balance", "1000.00"))
-    except InvalidOperation:
-        raise r.fail("balance", "a decimal number as a string") from None
-    if not balance.is_finite() or balance < 0:
-        raise r.fail("balance", "a non-negative decimal number")
-    keys_raw = r.items("ssh_keys", None)
-    keys = None
-    if keys_raw is not None:
-        keys = {}
-        for j, k in enumerate(keys_raw):
-            kr = _Reader(k, f"{where}.ssh_keys[{j}]")
-            keys[kr.integer("id")] = SshKey(kr.integer("id"), kr.text("name"))
-    delays = None
-    if r.data.get("delays") is not None:
-        d = _Reader(r.data["delays"], f"{where}.delays")
-        delays = Delays(timedelta(seconds=d.number("provisioning")), timedelta(seconds=d.number("action")))
-    own_catalog = None
-    if r.data.get("catalog") is not None:
-        try:
-            own_catalog = parse_catalog(r.data["catalog"])
-        except ConfigurationError as exc:
-            raise ConfigurationError(f"{where}.catalog: {exc.detail}") from None
-    spec = AccountSpec(
-        name=r.text("name"), tokens=tuple(tokens), balance=balance, ssh_keys=keys,
-        mode=r.choice("mode", TransitionMode, _names(TransitionMode), TransitionMode.TIMED),
-        delays=delays, catalog=own_catalog, token_digests=token_digests,
-    )  # fmt: skip
-    try:
-        account = backend.add_account(spec)
+        account = backend.add_account(record.spec())
     except (ConfigurationError, LimitReached) as exc:
         raise ConfigurationError(f"{where}: {exc.detail}") from None
-    _restore_clock(account.clock, r.data.get("clock"), f"{where}.clock")
-    account.next_outcome = r.choice("next_outcome", Outcome, _names(Outcome), None)
-    cat = own_catalog or backend.catalog
-    for j, raw_server in enumerate(r.items("servers", [])):
-        server = _restore_server(backend, cat, raw_server, f"{where}.servers[{j}]")
+    if record.clock is not None:
+        record.clock.restore(account.clock)
+    account.next_outcome = record.next_outcome
+    catalog = record.catalog or backend.catalog
+    for j, server_record in enumerate(record.servers):
+        server = _restore_server(backend, catalog, server_record, f"{where}.servers[{j}]")
         if server.id in account.servers:
             raise ConfigurationError(f"{where}.servers[{j}].id: {server.id} appears twice")
         account.servers[server.id] = server
-    highest = max(account.servers, default=0) + 1
-    account.next_id = max(r.integer("next_id", highest, minimum=1), highest)
+    account.next_id = max(record.next_id, max(account.servers, default=0) + 1)
 
 
-def _restore_server(backend: Backend, catalog: Catalog, raw: object, where: str) -> Server:
-    r = _Reader(raw, where)
-    plan, image = catalog.plans.get(r.integer("plan_id")), catalog.os_images.get(r.integer("os_id"))
+def _restore_server(backend: Backend, catalog: Catalog, record: SnapshotServer, where: str) -> Server:
+    plan, image = catalog.plans.get(record.plan_id), catalog.os_images.get(record.os_id)
     if plan is None:
-        raise r.fail("plan_id", "a plan of the catalog")
+        raise ConfigurationError(f"{where}.plan_id: expected a plan of the catalog")
     if image is None:
-        raise r.fail("os_id", "an OS image of the catalog")
-    location = r.text("location")
-    if location not in catalog.locations:
-        raise r.fail("location", "a location of the catalog")
-    location = catalog.locations[catalog.locations.index(location)]  # one string per location, not per server
-    usage = None
-    if r.data.get("usage") is not None:
-        u = _Reader(r.data["usage"], f"{where}.usage")
-        usage = Usage(float(u.number("cpu_percent")), u.integer("memory_used"), u.integer("disk_used"),
-                              u.integer("bandwidth_used"))  # fmt: skip
-    created = r.moment("created_at")
+        raise ConfigurationError(f"{where}.os_id: expected an OS image of the catalog")
+    if record.location not in catalog.locations:
+        raise ConfigurationError(f"{where}.location: expected a location of the catalog")
+    location = catalog.locations[catalog.locations.index(record.location)]  # one string per location
+    usage = record.usage
     server = Server(
-        id=r.integer("id", minimum=1), name=r.text("name"), hostname=r.text("hostname", None), plan=plan, os=image,
-        location=location, backups_enabled=r.get("backups_enabled", bool, "true or false", False),
-        ssh_key_id=r.integer("ssh_key_id", None), status=r.choice("status", ServerStatus, _names(ServerStatus)),
-        since=r.moment("since", created), created_at=created, updated_at=r.moment("updated_at", created),
-        ipv4=r.text("ipv4"), ipv6=r.text("ipv6"), activated=r.get("activated", bool, "true or false", True),
-        usage=usage, outcome=r.choice("outcome", Outcome, _names(Outcome), None),
+        id=record.id, name=record.name, hostname=record.hostname, plan=plan, os=image, location=location,
+        backups_enabled=record.backups_enabled, ssh_key_id=record.ssh_key_id, status=record.status,
+        since=record.since, created_at=record.created_at, updated_at=record.updated_at, ipv4=record.ipv4,
+        ipv6=record.ipv6, activated=record.activated, outcome=record.outcome,
+        usage=None if usage is None else Usage(usage.cpu_percent, usage.memory_used, usage.disk_used,
+                                                       usage.bandwidth_used),
     )  # fmt: skip
     _take(backend.ipv4_pool, server.ipv4, f"{where}.ipv4")
     _take(backend.ipv6_pool, server.ipv6, f"{where}.ipv6")
