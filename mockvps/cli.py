@@ -148,6 +148,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     from mockvps.errors import ConfigurationError
     from mockvps.settings import Settings
+    from mockvps.validation import first_problem
 
     overrides: dict[str, Any] = {
         key: value for key, value in vars(args).items() if key != "command" and value is not None
@@ -158,7 +159,7 @@ def _serve(args: argparse.Namespace) -> int:
 
         app = create_app(settings)
     except ValidationError as exc:
-        print(f"mockvps: invalid setting: {exc}", file=sys.stderr)
+        print(f"mockvps: invalid setting {first_problem(exc)}", file=sys.stderr)
         return 2
     except ConfigurationError as exc:
         print(f"mockvps: {exc.detail}", file=sys.stderr)

@@ -10,11 +10,11 @@ from pathlib import Path
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from mockvps.backend import DEFAULT_BALANCE, AccountSpec, Backend, Limits
+from mockvps.backend import DEFAULT_BALANCE, MAX_BALANCE, AccountSpec, Backend, Limits
 from mockvps.catalog import Catalog, default_catalog, load_catalog
 from mockvps.clock import Clock
 from mockvps.errors import ConfigurationError
-from mockvps.lifecycle import Delays
+from mockvps.lifecycle import MAX_DELAY, Delays
 from mockvps.validation import Money, NonEmptyText, SshKeys, StrictModel, first_problem, key_map
 
 __all__ = ["DEFAULT_TOKEN", "AccountEntry", "AccountsFile", "Settings", "load_accounts"]
@@ -28,10 +28,20 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Address to listen on.")
     port: int = Field(8000, ge=0, le=65535, description="Port to listen on (0: any free port).")
     token: str = Field(DEFAULT_TOKEN, min_length=1, description="Token of the default account.")
-    balance: Decimal = Field(DEFAULT_BALANCE, ge=0, description="Balance of the default account.")
+    balance: Decimal = Field(
+        DEFAULT_BALANCE, ge=0, le=MAX_BALANCE, allow_inf_nan=False, description="Balance of the default account."
+    )
     empty: bool = Field(False, description="Start the default account without the documentation's servers.")
-    provisioning_delay: float = Field(3.0, ge=0, description="Seconds from create to active.")
-    action_delay: float = Field(1.0, ge=0, description="Seconds a start, stop or reboot takes.")
+    provisioning_delay: float = Field(
+        3.0, ge=0, le=MAX_DELAY.total_seconds(), allow_inf_nan=False, description="Seconds from create to active."
+    )
+    action_delay: float = Field(
+        1.0,
+        ge=0,
+        le=MAX_DELAY.total_seconds(),
+        allow_inf_nan=False,
+        description="Seconds a start, stop or reboot takes.",
+    )
     catalog: Path | None = Field(None, description="JSON file replacing the catalog.")
     accounts: Path | None = Field(None, description="JSON file with more accounts and tokens.")
     max_body_size: int = Field(1024 * 1024, ge=1, description="Largest request body in bytes (else 413).")

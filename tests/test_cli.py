@@ -128,13 +128,17 @@ def test_sigterm_stops_the_server_promptly(served: Served) -> None:
     ("args", "complaint"),
     [
         (["--catalog", "/nonexistent/catalog.json"], "catalog file"),
-        (["--provisioning-delay", "-1"], "invalid setting"),
+        (["--provisioning-delay", "-1"], "invalid setting provisioning_delay: expected a non-negative number"),
+        (["--provisioning-delay", "1e300"], "invalid setting provisioning_delay: expected a number <= 31536000"),
+        (["--action-delay", "nan"], "invalid setting action_delay: expected a finite number"),
+        (["--balance", "1e9999999999"], "invalid setting balance: expected a number <= 1000000000000"),
     ],
 )
-def test_bad_configuration_exits_2_with_a_message(args: list[str], complaint: str) -> None:
+def test_bad_configuration_exits_2_with_one_line(args: list[str], complaint: str) -> None:
     result = subprocess.run([sys.executable, "-m", "mockvps", "serve", "--port", "0", *args],
                             capture_output=True, text=True, timeout=30)  # fmt: skip
     assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1
     assert complaint in result.stderr
 
 
