@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from mockvps.backend import Backend
 from mockvps.clock import Clock, SystemClock
+from mockvps.errors import ConfigurationError
 from mockvps.persistence.store import Store
 from mockvps.public.dispatch import PUBLIC_PREFIX, PublicAPI
 from mockvps.settings import Settings
@@ -53,7 +54,10 @@ class MockApp:
             backend = settings.backend(clock)
             store.replace_all(backend)
             return backend
-        return restore_state(snapshot, settings.load_catalog(), clock, settings.delays(), settings.limits())
+        try:
+            return restore_state(snapshot, settings.load_catalog(), clock, settings.delays(), settings.limits())
+        except ConfigurationError as exc:
+            raise store.refuse(exc.detail) from None
 
     @property
     def control(self) -> FastAPI:

@@ -204,9 +204,11 @@ class ServerChanges(TypedDict, total=False):
     backups_enabled: bool
 
 
-def token_digest(token: str) -> bytes:
-    # Accounts are found by the token's digest, so no lookup compares secrets byte by byte.
-    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
+def token_digest(token: str, salt: bytes) -> bytes:
+    """SHA-256 of the salt and the token. Accounts are found by it, so no lookup compares secrets byte by byte,
+    and what leaves the mock (exports, the store) reverses through no table made in advance: each state has
+    its salt. (A guessable token stays guessable to whoever holds the salt: a mock's tokens are not secrets.)"""
+    return hashlib.sha256(salt + token.encode("utf-8", "surrogatepass")).digest()
 
 
 class Backend:
@@ -219,8 +221,11 @@ class Backend:
         ipv4_pool: AddressPool | None = None,
         ipv6_pool: AddressPool | None = None,
         limits: Limits | None = None,
+        token_salt: bytes | None = None,
     ) -> None:
         self.catalog = catalog
+        self.token_salt = secrets.token_bytes(16) if token_salt is None else token_salt
+        """Salts every token digest of this state (a snapshot carries it; b"": plain SHA-256, as before)."""
         self.clock = ControllableClock(clock)
         self.delays = delays or Delays()
         self.limits = limits or Limits()
@@ -285,7 +290,7 @@ class Backend:
             raise ConfigurationError(f"account {spec.name!r} is defined twice")
         if len(self.accounts) >= self.limits.max_accounts:
             raise LimitReached(f"The mock holds its limit of {self.limits.max_accounts} accounts.")
-        digests = [token_digest(t) for t in spec.tokens] + list(spec.token_digests)
+        digests = [token_digest(t, self.token_salt) for t in spec.tokens] + list(spec.token_digests)
         if not digests:
             raise ConfigurationError(f"account {spec.name!r} has no token")
         if any(d in self._tokens for d in digests) or len(set(digests)) != len(digests):
@@ -407,7 +412,7 @@ class Backend:
         return account
 
     def account_for_token(self, token: str) -> Account | None:
-        return self._tokens.get(token_digest(token))
+        return self._tokens.get(token_digest(token, self.token_salt))
 
     # the nine operations
 

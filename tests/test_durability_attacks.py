@@ -144,6 +144,14 @@ def truncated(db: Path) -> None:
     db.write_bytes(db.read_bytes()[:1500])
 
 
+def row_not_json(db: Path) -> None:
+    edit(db, "UPDATE servers SET data = '{not json'")
+
+
+def row_out_of_bounds(db: Path) -> None:
+    edit(db, "UPDATE accounts SET data = json_set(data, '$.balance', '1e9999')")
+
+
 def foreign(db: Path) -> None:
     db.unlink()
     edit(db, "CREATE TABLE notes (text TEXT)")
@@ -157,6 +165,8 @@ def foreign(db: Path) -> None:
         (bad_header, "cannot be read as a mockvps store (file is not a database)"),
         (truncated, "cannot be read as a mockvps store ("),
         (foreign, "is not a mockvps store"),
+        (row_not_json, "is not a whole mockvps store (a row is not JSON: "),
+        (row_out_of_bounds, "is not a whole mockvps store (snapshot.accounts[0].balance: expected a number <= "),
     ],
 )
 def test_a_store_that_is_not_whole_is_refused_untouched(tmp_path: Path, damage: object, why: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -13,7 +14,7 @@ from mockvps.backend import Backend
 from mockvps.clock import VirtualClock
 from mockvps.errors import ConfigurationError
 from mockvps.persistence.snapshot import export_state, restore_state
-from mockvps.settings import Settings
+from mockvps.settings import DEFAULT_TOKEN, Settings
 
 Snapshot = dict[str, Any]
 
@@ -188,3 +189,24 @@ def test_a_clock_frozen_then_let_run_again_survives_a_round_trip(source: Backend
     restored = restore(export_state(source), source)
     assert restored.clock.offset == source.clock.offset
     assert restored.clock.now() == source.clock.now()
+
+
+def test_token_digests_are_salted_per_state(clock: VirtualClock) -> None:
+    first, second = Settings().backend(clock), Settings().backend(clock)
+    plain = hashlib.sha256(DEFAULT_TOKEN.encode()).hexdigest()
+    exported = [export_state(b) for b in (first, second)]
+    digests = [e["accounts"][0]["token_sha256"][0] for e in exported]
+    assert plain not in digests  # no table of plain SHA-256 digests reverses them
+    assert digests[0] != digests[1] and exported[0]["token_salt"] != exported[1]["token_salt"]
+    assert digests[0] == hashlib.sha256(bytes.fromhex(exported[0]["token_salt"]) + DEFAULT_TOKEN.encode()).hexdigest()
+    restored = restore(exported[0], first)
+    assert restored.account_for_token(DEFAULT_TOKEN) is restored.accounts["default"]  # the salt came along
+
+
+def test_a_snapshot_from_before_salts_still_finds_its_tokens(source: Backend) -> None:
+    snapshot = export_state(source)
+    del snapshot["token_salt"]
+    snapshot["accounts"][0]["token_sha256"] = [hashlib.sha256(DEFAULT_TOKEN.encode()).hexdigest()]
+    restored = restore(snapshot, source)
+    assert restored.account_for_token(DEFAULT_TOKEN) is restored.accounts["default"]
+    assert restored.account_for_token("another-token") is None

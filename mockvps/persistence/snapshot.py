@@ -1,7 +1,8 @@
 """The whole state of a mock as JSON-ready data, and back: export, import, and `mockvps serve --state FILE`.
 
-Tokens leave only as SHA-256 digests; an imported snapshot may name tokens in clear (`tokens`) or by digest
-(`token_sha256`). Import validates everything before it builds anything, so a bad snapshot changes nothing.
+Tokens leave only as salted SHA-256 digests (`token_sha256`, each of `token_salt` + the token; the salt is the
+state's, random); an imported snapshot may name tokens in clear (`tokens`) or by digest. Import validates
+everything before it builds anything, so a bad snapshot changes nothing.
 """
 
 from __future__ import annotations
@@ -66,6 +67,7 @@ def export_state(backend: Backend, accounts: list[str] | None = None) -> dict[st
     chosen = [backend.accounts[n] for n in accounts] if accounts is not None else list(backend.accounts.values())
     return {
         "version": SNAPSHOT_VERSION,
+        "token_salt": backend.token_salt.hex(),
         "clock": clock_record(backend),
         "accounts": [{**account_record(backend, a), "servers": [server_record(s) for s in a.servers.values()]}
                      for a in chosen],
@@ -123,6 +125,16 @@ def _digest(value: object) -> bytes:
     if len(digest) != 32:
         raise expected("a hex SHA-256 digest")
     return digest
+
+
+def _salt(value: object) -> bytes:
+    try:
+        salt = bytes.fromhex(value) if isinstance(value, str) else None
+    except ValueError:
+        salt = None
+    if salt is None or len(salt) > 64:
+        raise expected("a salt in hex (64 bytes at most)")
+    return salt
 
 
 def _text_only(value: object) -> object:
@@ -231,6 +243,8 @@ class Snapshot(StrictModel):
     """The snapshot format `export_state` writes (and `Store.load` returns), as import reads it."""
 
     version: Annotated[int, AfterValidator(_this_version)]
+    token_salt: Annotated[bytes, PlainValidator(_salt)] = b""
+    """What every `token_sha256` was salted with; left out: plain SHA-256 (snapshots before salts)."""
     clock: SnapshotClock | None = None
     accounts: list[SnapshotAccount]
 
@@ -247,7 +261,7 @@ def restore_state(
         snapshot = Snapshot.model_validate(data)
     except ValidationError as exc:
         raise ConfigurationError(first_problem(exc, root="snapshot")) from None
-    backend = Backend(catalog, clock, delays, limits=limits)
+    backend = Backend(catalog, clock, delays, limits=limits, token_salt=snapshot.token_salt)
     if snapshot.clock is not None:
         snapshot.clock.restore(backend.clock)
     for i, record in enumerate(snapshot.accounts):

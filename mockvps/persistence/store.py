@@ -76,18 +76,25 @@ class Store:
             return None
         rows = self._db.execute("SELECT name, data FROM accounts ORDER BY rowid").fetchall()
         servers: dict[str, list[Any]] = {}
-        for account, data in self._db.execute("SELECT account, data FROM servers ORDER BY account, id"):
-            servers.setdefault(account, []).append(json.loads(data))
+        try:
+            for account, data in self._db.execute("SELECT account, data FROM servers ORDER BY account, id"):
+                servers.setdefault(account, []).append(json.loads(data))
+            accounts = [json.loads(data) for _, data in rows]
+            clock = json.loads(meta["clock"]) if "clock" in meta else None
+        except ValueError as exc:
+            raise self.refuse(f"a row is not JSON: {exc}") from None
         names = {name for name, _ in rows}
-        if "clock" not in meta or "accounts" not in meta or int(meta["accounts"]) != len(rows):
-            raise self._not_whole(f"it recorded {meta.get('accounts', '?')} accounts and holds {len(rows)}")
+        if clock is None or meta.get("accounts") != str(len(rows)):
+            raise self.refuse(f"it recorded {meta.get('accounts', '?')} accounts and holds {len(rows)}")
         if set(servers) - names:
-            raise self._not_whole(f"servers of unknown accounts: {', '.join(sorted(set(servers) - names))}")
-        clock = meta["clock"]
+            raise self.refuse(f"servers of unknown accounts: {', '.join(sorted(set(servers) - names))}")
         return {
             "version": SNAPSHOT_VERSION,
-            "clock": json.loads(clock),
-            "accounts": [{**json.loads(data), "servers": servers.get(name, [])} for name, data in rows],
+            "token_salt": meta.get("token_salt", ""),
+            "clock": clock,
+            "accounts": [
+                {**record, "servers": servers.get(name, [])} for (name, _), record in zip(rows, accounts, strict=True)
+            ],
         }
 
     def replace_all(self, backend: Backend) -> None:
@@ -96,6 +103,7 @@ class Store:
             db.execute("DELETE FROM servers")
             db.execute("DELETE FROM accounts")
             db.execute("INSERT OR REPLACE INTO meta VALUES ('clock', ?)", (json.dumps(clock_record(backend)),))
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('token_salt', ?)", (backend.token_salt.hex(),))
             for account in backend.accounts.values():
                 self._put_account(db, backend, account, all_servers=True)
             _count_accounts(db)
@@ -148,7 +156,8 @@ class Store:
         finally:
             self._lock.close()
 
-    def _not_whole(self, why: str) -> ConfigurationError:
+    def refuse(self, why: str) -> ConfigurationError:
+        """The error that refuses this store: what is wrong with it, and how to start over."""
         return ConfigurationError(f"{self.path} is not a whole mockvps store ({why}); {START_OVER}")
 
     @contextlib.contextmanager

@@ -55,8 +55,10 @@ Hostname = Annotated[str, Field(max_length=253, pattern=FQDN_PATTERN, descriptio
 
 
 def _integral(value: Any) -> Any:
-    # JSON Schema 2020-12 (OpenAPI 3.1) and DRF both read 1.0 and 1e0 as the integer 1; strings stay refused.
-    return int(value) if isinstance(value, float) and value.is_integer() else value
+    # JSON Schema 2020-12 (OpenAPI 3.1) and DRF both read 1.0 and 1e0 as the integer 1; strings stay refused,
+    # and so do numbers past 2**53, where a float no longer holds the integer that was sent.
+    exact = isinstance(value, float) and value.is_integer() and abs(value) <= 2**53
+    return int(value) if exact else value
 
 
 Integral = Annotated[int, BeforeValidator(_integral)]
