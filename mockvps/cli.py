@@ -98,6 +98,12 @@ def _conformance(parser: argparse.ArgumentParser, args: argparse.Namespace, rest
             file=sys.stderr,
         )
         return 2
+    from mockvps.conformance.target import precheck
+
+    problem = precheck(args.base_url, args.token)
+    if problem is not None:
+        print(f"mockvps conformance: {problem}", file=sys.stderr)
+        return 2
     suite = Path(mockvps.conformance.__file__).parent
     argv = [
         "-c",

@@ -25,7 +25,7 @@ from mockvps.conformance.document import load_document
 from mockvps.conformance.ledger import Ledger
 from mockvps.conformance.profiles import PROFILES, Profile
 from mockvps.conformance.report import Report
-from mockvps.conformance.target import HttpTarget, InProcessTarget, Options, Target
+from mockvps.conformance.target import HttpTarget, InProcessTarget, Options, Target, precheck
 
 HERE = Path(__file__).resolve().parent
 
@@ -68,6 +68,16 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError("--base-url needs --token (or MOCKVPS_TOKEN)")
     report = Report(config.getoption("--report"), suite=HERE)
     config.pluginmanager.register(report, "contract-report")
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Against a service over HTTP: stop at once, in one line, when it is out of reach or refuses the token,
+    rather than report every check as a departure."""
+    base_url, token = session.config.getoption("--base-url"), session.config.getoption("--token")
+    if base_url and token and not session.config.getoption("--collect-only"):
+        problem = precheck(base_url, token)
+        if problem is not None:
+            pytest.exit(problem, returncode=pytest.ExitCode.USAGE_ERROR)
 
 
 def _options(config: pytest.Config) -> Options:

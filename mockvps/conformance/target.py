@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import ipaddress
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ __all__ = [
     "Options",
     "Target",
     "is_loopback",
+    "precheck",
 ]
 
 IN_PROCESS_URL = "http://testserver"
@@ -58,6 +60,37 @@ def is_loopback(url: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def precheck(base_url: str, token: str, timeout: float = 30) -> str | None:
+    """Why a run against `base_url` with `token` cannot tell anything (one line), or None when it can.
+
+    One GET of the server list, read-only like everything the suite sends before it may write: is the service
+    there, does it take the token, does it speak the Servers API?
+    """
+    url = f"{base_url.rstrip('/')}/api/v1/servers/"
+    try:
+        answer = requests.get(url, headers={"Authorization": f"Bearer {token}"}, timeout=timeout)
+    except requests.Timeout:
+        return f"cannot reach {base_url}: no answer within {timeout:g} s"
+    except requests.RequestException as exc:
+        errno = re.search(r"\[Errno -?\d+\] ([^'\")]+)", str(exc))  # the system's reason, deep in the chain
+        return f"cannot reach {base_url}: {errno.group(1) if errno else exc.__class__.__name__}"
+    detail = _detail(answer)
+    if answer.status_code in (401, 403):
+        return f"token rejected: {answer.status_code} {detail}".rstrip()
+    if answer.status_code != 200 or "application/json" not in answer.headers.get("content-type", ""):
+        kind = answer.headers.get("content-type", "no content type")
+        return f"not the Servers API at {base_url}: GET {url} answered {answer.status_code} ({kind}) {detail}".rstrip()
+    return None
+
+
+def _detail(answer: requests.Response) -> str:
+    try:
+        body = answer.json()
+    except ValueError:
+        return ""
+    return str(body.get("detail", "")) if isinstance(body, dict) else ""
 
 
 class Target:
