@@ -55,16 +55,30 @@ def _parser() -> argparse.ArgumentParser:
         "conformance",
         help="run the contract suite against a service",
         description="Run the contract suite against any implementation of the Servers API, the live service "
-        "included. Against a non-loopback URL it only reads unless --allow-writes is given. Further options "
-        "(--second-token, --profile, --max-servers, --rate, --transition-timeout, --plan-id, --os-id, "
-        "--location, --as-remote) go to the suite as they are.",
+        "included. Against a non-loopback URL it only reads unless --allow-writes is given. It checks first that "
+        "the service answers and takes the token. Needs the suite's dependencies: "
+        "pip install 'mockvps[conformance]'. Options it does not know go to pytest as they are.",
     )
     conformance.add_argument("--base-url", default=os.environ.get("MOCKVPS_BASE_URL"), help="the service to test")
     conformance.add_argument("--token", default=os.environ.get("MOCKVPS_TOKEN"), help="its API token")
     conformance.add_argument("--allow-writes", action="store_true", help="create and delete servers (may cost money)")
     conformance.add_argument("--report", type=Path, metavar="DIR", help="write conformance.md and junit.xml here")
+    suite = conformance.add_argument_group("what the suite does (passed on to it)")
+    for flag, kind, text in _SUITE_OPTIONS:
+        suite.add_argument(flag, type=kind, default=None, help=text)
+    suite.add_argument(
+        "--as-remote",
+        action="store_true",
+        default=None,
+        help="treat a loopback URL as remote: read-only unless --allow-writes, paced (a rehearsal)",
+    )
 
-    document = commands.add_parser("openapi", help="write the contract document and the control API's")
+    document = commands.add_parser(
+        "openapi",
+        help="write the contract document and the control API's",
+        description="Write the contract document (the Servers API as its documentation says, openapi/openapi.json) "
+        "and the control API's document (openapi/control.json), as the app emits them. Run it in a checkout.",
+    )
     document.add_argument("--output", type=Path, default=DEFAULT_DOCUMENT, help=f"default {DEFAULT_DOCUMENT}")
     document.add_argument(
         "--control-output", type=Path, default=DEFAULT_CONTROL_DOCUMENT, help=f"default {DEFAULT_CONTROL_DOCUMENT}"
@@ -83,6 +97,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "openapi":
         return _openapi({args.output: "contract", args.control_output: "control"}, args.check)
     return _serve(args)
+
+
+_SUITE_OPTIONS: list[tuple[str, type, str]] = [
+    ("--second-token", str, "a token of another account: checks that accounts see none of each other's servers"),
+    ("--profile", str, "fast (default, deterministic) or thorough (more examples, for nightly runs)"),
+    ("--max-servers", int, "servers the suite may hold at once (default 3)"),
+    ("--rate", float, "requests per second at most (default 5 against a remote service)"),
+    ("--transition-timeout", float, "seconds to wait for a status change (default 600)"),
+    ("--plan-id", int, "a plan the service offers (default 1)"),
+    ("--os-id", int, "an OS image the service offers (default 5)"),
+    ("--location", str, "a location the service offers (default us-west)"),
+]
 
 
 def _conformance(parser: argparse.ArgumentParser, args: argparse.Namespace, rest: list[str]) -> int:
@@ -121,6 +147,12 @@ def _conformance(parser: argparse.ArgumentParser, args: argparse.Namespace, rest
     ]
     if args.allow_writes:
         argv.append("--allow-writes")
+    for flag, _, _ in _SUITE_OPTIONS:
+        value = getattr(args, flag[2:].replace("-", "_"))
+        if value is not None:
+            argv += [flag, str(value)]
+    if args.as_remote:
+        argv.append("--as-remote")
     if args.report:
         argv += ["--report", str(args.report), f"--junitxml={args.report / 'junit.xml'}"]
     return int(pytest.main([*argv, *rest]))
@@ -136,8 +168,12 @@ def _openapi(paths: dict[Path, str], check: bool) -> int:
     for path, kind in paths.items():
         text = render_document(documents[kind]())
         if check:
-            current = path.read_text(encoding="utf-8") if path.exists() else None
-            if current != text:
+            if not path.exists():
+                print(f"{path} not found: run `mockvps openapi --check` in a checkout of mockvps "
+                      "(or give --output and --control-output).", file=sys.stderr)  # fmt: skip
+                stale += 1
+                continue
+            if path.read_text(encoding="utf-8") != text:
                 print(f"{path} is out of date: run `mockvps openapi` and commit the result.", file=sys.stderr)
                 stale += 1
             else:
