@@ -44,3 +44,27 @@ def test_the_architecture_names_every_module_of_the_package() -> None:
             named |= {folder.group(1) + name for name in re.findall(r"(?<![/\w])(\w+\.py)", line)}
     assert sorted(set(modules) - named) == []  # every module has its place in the picture
     assert sorted(n for n in named if not (README.parent / n).exists()) == []  # and the picture names no ghost
+
+
+def test_the_promise_about_the_documentation_s_examples_names_its_two_exceptions() -> None:
+    readme = README.read_text(encoding="utf-8")
+    contract = (README.parent / "docs" / "CONTRACT.md").read_text(encoding="utf-8")
+    promises = [readme[readme.index("example requests work") :], contract[contract.index("examples on a fresh") :]]
+    for promise in (p[:900] for p in promises):
+        assert "Server is already running." in promise  # the start example on a running server
+        assert "updated_at" in promise  # the detail example's other timestamp
+
+
+def test_the_accounts_file_example_gives_the_keys_the_readme_says(tmp_path: Path) -> None:
+    from mockvps.clock import VirtualClock
+    from mockvps.settings import Settings
+
+    text = README.read_text(encoding="utf-8")
+    example = re.search(r'```json\n(\{"accounts".*?)```', text, re.DOTALL)
+    assert example is not None
+    accounts = tmp_path / "accounts.json"
+    accounts.write_text(example.group(1), encoding="utf-8")
+    backend = Settings(accounts=accounts).backend(VirtualClock())
+    assert list(backend.accounts["ci"].ssh_keys) == [7]  # "its account `ci` has key 7 only"
+    assert list(backend.accounts["default"].ssh_keys) == [1]  # the catalog's key 1 otherwise
+    assert "its account `ci` has key 7 only" in text
