@@ -10,7 +10,10 @@ import socket
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import asyncio
 
 __all__ = ["main"]
 
@@ -49,6 +52,7 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="move a store that cannot be used aside (mockvps.sqlite3.broken-TIME) and start anew",
     )
+    serve.add_argument("--max-url-size", type=int, metavar="BYTES", help="longest request URL (default 8192; 414)")
     serve.add_argument("--log-level", help="uvicorn's log level (default info)")
 
     conformance = commands.add_parser(
@@ -240,8 +244,22 @@ def _serve(args: argparse.Namespace) -> int:
     # Every log line on stdout (uvicorn sends its own to stderr): what containers and CI services expect.
     log_config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
     log_config["handlers"]["default"]["stream"] = "ext://sys.stdout"
+    try:
+        from mockvps.shared.protocol import guarded_protocol
+
+        http: type[asyncio.Protocol] | str = guarded_protocol(settings)
+    except ImportError:
+        # No httptools for this platform: uvicorn picks h11, whose own limit on an incomplete head (16 KiB) keeps
+        # the attack of tests/test_protocol_guard.py cheap, though its refusals are plain text. Without uvloop,
+        # uvicorn's loop="auto" runs asyncio's own loop; nothing here depends on which.
+        http = "auto"
     config = uvicorn.Config(
-        app, log_level=settings.log_level, log_config=log_config, server_header=False, timeout_graceful_shutdown=1
+        app,
+        http=http,
+        log_level=settings.log_level,
+        log_config=log_config,
+        server_header=False,
+        timeout_graceful_shutdown=1,
     )
     Server(config).run(sockets=[sock])
     return 0

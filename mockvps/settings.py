@@ -53,6 +53,7 @@ class Settings(BaseSettings):
         False, description="Move a data dir's store that cannot be used aside and start anew (else: refuse)."
     )
     max_header_size: int = Field(16 * 1024, ge=1024, description="Largest request header block in bytes (else 431).")
+    max_url_size: int = Field(8 * 1024, ge=1024, description="Longest request target (URL) in bytes (else 414).")
     max_json_depth: int = Field(64, ge=2, description="Deepest nesting a JSON body may have (else 400).")
     max_servers_per_account: int = Field(100_000, ge=1, description="Servers one account may hold (else 400).")
     max_accounts: int = Field(10_000, ge=1, description="Accounts the mock may hold (else 400).")
