@@ -124,7 +124,8 @@ class FaultRuleCreate(StrictModel):
     body: Any = None
     headers: dict[str, str] = Field(
         default_factory=dict,
-        description='e.g. {"Retry-After": "2"}: names are HTTP tokens, values Latin-1 text without line breaks; '
+        description='e.g. {"Retry-After": "2"}: names are HTTP tokens, values printable ASCII without line breaks '
+        "(what every client reads alike); "
         "the headers that frame an answer (Content-Length, Transfer-Encoding, Connection...) are the mock's.",
     )
     drop: bool = Field(False, description="Close the connection without an answer.")
@@ -142,7 +143,7 @@ class FaultRuleCreate(StrictModel):
                 raise PydanticCustomError("header_name", f"{name} frames the answer; the mock sets it.")
             if len(value) > 8192 or not VALUE.fullmatch(value):
                 raise PydanticCustomError(
-                    "header_value", f"The value of {name} must be Latin-1 text without line breaks (8 KiB at most)."
+                    "header_value", f"The value of {name} must be printable ASCII without line breaks (8 KiB at most)."
                 )
         return headers
 
@@ -154,7 +155,7 @@ class FaultRuleCreate(StrictModel):
 
 
 TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-VALUE = re.compile(r"[\t\x20-\x7e\x80-\xff]*")
+VALUE = re.compile(r"[\t\x20-\x7e]*")
 FRAMING = frozenset({"content-length", "transfer-encoding", "connection", "keep-alive", "upgrade", "te", "trailer"})
 
 
