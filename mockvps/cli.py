@@ -48,6 +48,14 @@ def _parser() -> argparse.ArgumentParser:
         help="move a store that cannot be used aside (mockvps.sqlite3.broken-TIME) and start anew",
     )
     serve.add_argument("--log-level", help="uvicorn's log level (default info)")
+    serve.add_argument(
+        "--allowed-host",
+        action="append",
+        dest="allowed_hosts",
+        metavar="NAME",
+        help="a Host name to answer besides loopback names and --host (repeatable; '*' for any, '*.example.com' for "
+        "its subdomains; default: any name when listening on 0.0.0.0 or ::)",
+    )
 
     conformance = commands.add_parser(
         "conformance",
@@ -146,6 +154,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     from mockvps.errors import ConfigurationError
     from mockvps.settings import Settings
+    from mockvps.shared.access import is_loopback
 
     overrides: dict[str, Any] = {
         key: value for key, value in vars(args).items() if key != "command" and value is not None
@@ -174,6 +183,13 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"mockvps: cannot listen on {settings.host}:{settings.port}: {exc.strerror}", file=sys.stderr)
         return 2
     port = sock.getsockname()[1]
+    if settings.admin_token is None and not is_loopback(settings.host):
+        print(
+            f"mockvps: warning: listening on {settings.host} port {port} without an admin token: anyone who can reach "
+            "this port can read and change the mock's state; set one with --admin-token (MOCKVPS_ADMIN_TOKEN).",
+            file=sys.stderr,
+            flush=True,
+        )
     shown_host = f"[{settings.host}]" if family == socket.AF_INET6 else settings.host
     base = f"http://{shown_host}:{port}"
 

@@ -62,3 +62,9 @@ def test_a_bad_accounts_file_is_refused_clearly(tmp_path: Path, content: str, co
     path.write_text(content)
     with pytest.raises(ConfigurationError, match=complaint):
         Settings(accounts=path).account_specs()
+
+
+def test_allowed_hosts_come_from_a_comma_separated_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MOCKVPS_ALLOWED_HOSTS", "mock.internal, *.ci.example,")
+    assert Settings().allowed_hosts == ("mock.internal", "*.ci.example")
+    assert Settings(allowed_hosts=["x"]).allowed_hosts == ("x",)  # the command line's repeated --allowed-host
