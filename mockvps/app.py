@@ -5,12 +5,15 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+import orjson
+
 from mockvps.backend import Backend
 from mockvps.clock import Clock, SystemClock
 from mockvps.errors import ConfigurationError
 from mockvps.persistence.store import Store
 from mockvps.public.dispatch import PUBLIC_PREFIX, PublicAPI
 from mockvps.settings import Settings
+from mockvps.shared.access import HostRule, host_name
 from mockvps.shared.faults import QuietDrops
 from mockvps.shared.state import MockState
 
@@ -25,7 +28,8 @@ class MockApp:
     """The mock as one ASGI app: the public API in front, the control API and documentation behind it.
 
     `state` holds everything: settings, backend, store, journal, fault rules. The control API is a FastAPI app
-    built on its first request, so that start-up does not wait for FastAPI to import.
+    built on its first request, so that start-up does not wait for FastAPI to import. Every request must first
+    name a Host the mock answers (`shared.access`), then fit the header limit.
     """
 
     def __init__(self, settings: Settings, clock: Clock, backend: Backend | None) -> None:
@@ -42,6 +46,7 @@ class MockApp:
         self.state = MockState(settings, backend, fresh_backend=lambda: settings.backend(clock), store=store)
         self.public = PublicAPI(self.state)
         self._max_header_size = settings.max_header_size
+        self.hosts = HostRule(settings.host, settings.allowed_hosts)
         self._control: FastAPI | None = None
 
     @staticmethod
@@ -68,7 +73,9 @@ class MockApp:
         return self._control
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and sum(len(n) + len(v) for n, v in scope["headers"]) > self._max_header_size:
+        if scope["type"] == "http" and not self._host_allowed(scope["headers"]):
+            await _refuse_host(send, scope["headers"])
+        elif scope["type"] == "http" and sum(len(n) + len(v) for n, v in scope["headers"]) > self._max_header_size:
             await _too_large_headers(send, self._max_header_size)
         elif scope["type"] == "http" and scope["path"].startswith(PUBLIC_PREFIX):
             await self.public(scope, receive, send)
@@ -84,16 +91,42 @@ class MockApp:
         else:
             await self.control(scope, receive, send)
 
+    def _host_allowed(self, headers: list[tuple[bytes, bytes]]) -> bool:
+        if self.hosts.any:
+            return True
+        host = _host_header(headers)
+        return host is None or self.hosts.allows_header(host)
+
     def close(self) -> None:
         """Close the store, if any (its WAL is checkpointed into the database file)."""
         if self.state.store is not None:
             self.state.store.close()
 
 
+def _host_header(headers: list[tuple[bytes, bytes]]) -> bytes | None:
+    for name, value in headers:
+        if name == b"host":
+            return value
+    return None
+
+
+async def _refuse_host(send: Send, headers: list[tuple[bytes, bytes]]) -> None:
+    name = host_name((_host_header(headers) or b"").decode("latin-1"))
+    detail = f'Host "{name[:200]}" is not allowed: add it with --allowed-host (MOCKVPS_ALLOWED_HOSTS).'
+    await _answer(send, 400, orjson.dumps({"detail": detail}))
+
+
 async def _too_large_headers(send: Send, limit: int) -> None:
-    body = b'{"detail":"Request headers are larger than %d bytes."}' % limit
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    await send({"type": "http.response.start", "status": 431, "headers": headers})
+    await _answer(send, 431, b'{"detail":"Request headers are larger than %d bytes."}' % limit)
+
+
+async def _answer(send: Send, status: int, body: bytes) -> None:
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        (b"x-content-type-options", b"nosniff"),
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 

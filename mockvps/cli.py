@@ -54,6 +54,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--max-url-size", type=int, metavar="BYTES", help="longest request URL (default 8192; 414)")
     serve.add_argument("--log-level", help="uvicorn's log level (default info)")
+    serve.add_argument(
+        "--allowed-host",
+        action="append",
+        dest="allowed_hosts",
+        metavar="NAME",
+        help="a Host name to answer besides loopback names and --host (repeatable; '*' for any, '*.example.com' for "
+        "its subdomains; default: any name when listening on 0.0.0.0 or ::)",
+    )
 
     conformance = commands.add_parser(
         "conformance",
@@ -194,6 +202,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     from mockvps.errors import ConfigurationError
     from mockvps.settings import Settings
+    from mockvps.shared.access import is_loopback
     from mockvps.validation import first_problem
 
     overrides: dict[str, Any] = {
@@ -223,6 +232,13 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"mockvps: cannot listen on {settings.host}:{settings.port}: {exc.strerror}", file=sys.stderr)
         return 2
     port = sock.getsockname()[1]
+    if settings.admin_token is None and not is_loopback(settings.host):
+        print(
+            f"mockvps: warning: listening on {settings.host} port {port} without an admin token: anyone who can reach "
+            "this port can read and change the mock's state; set one with --admin-token (MOCKVPS_ADMIN_TOKEN).",
+            file=sys.stderr,
+            flush=True,
+        )
     shown_host = f"[{settings.host}]" if family == socket.AF_INET6 else settings.host
     base = f"http://{shown_host}:{port}"
 

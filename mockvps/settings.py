@@ -6,9 +6,10 @@ import json
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field, ValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from mockvps.backend import DEFAULT_BALANCE, MAX_BALANCE, AccountSpec, Backend, Limits
 from mockvps.catalog import Catalog, default_catalog, load_catalog
@@ -58,6 +59,18 @@ class Settings(BaseSettings):
     max_servers_per_account: int = Field(100_000, ge=1, description="Servers one account may hold (else 400).")
     max_accounts: int = Field(10_000, ge=1, description="Accounts the mock may hold (else 400).")
     log_level: str = Field("info", description="uvicorn's log level.")
+    allowed_hosts: Annotated[tuple[str, ...], NoDecode] = Field(
+        (),
+        description="Host names the mock answers besides loopback names and --host ('*': any; '*.example.com': its "
+        "subdomains). Unset: any name when listening on 0.0.0.0 or ::. A comma-separated list in the environment.",
+    )
+
+    @field_validator("allowed_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(name.strip() for name in value.split(",") if name.strip())
+        return value
 
     def delays(self) -> Delays:
         return Delays(

@@ -513,7 +513,7 @@ def test_health_answers_once_ready(anon: TestClient) -> None:
 def test_a_wrong_method_outside_the_public_api_needs_no_token(anon: TestClient) -> None:
     response = anon.post("/_mockvps/health")
     assert response.status_code == 405
-    assert response.headers["allow"] == "GET"
+    assert response.headers["allow"] == "GET, HEAD"  # HEAD is answered wherever GET is
     assert response.json() == {"detail": 'Method "POST" not allowed.'}
 
 

@@ -23,14 +23,20 @@ TOKEN = "cli-test-token"
 
 
 class Served:
-    """`mockvps serve` in a child process; its output goes to a file, so a chatty server never blocks."""
+    """`mockvps serve` in a child process; its output goes to a file, so a chatty server never blocks.
 
-    def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
+    With `stderr_apart`, standard error goes to a file of its own (`errors()`) instead of joining the output.
+    """
+
+    def __init__(self, *args: str, env: dict[str, str] | None = None, stderr_apart: bool = False) -> None:
         self.log = tempfile.NamedTemporaryFile(mode="w+", suffix=".log", delete=False)  # noqa: SIM115
+        self.error_log = None
+        if stderr_apart:
+            self.error_log = tempfile.NamedTemporaryFile(mode="w+", suffix=".err", delete=False)  # noqa: SIM115
         self.process = subprocess.Popen(
             [sys.executable, "-m", "mockvps", "serve", "--port", "0", *args],
             stdout=self.log,
-            stderr=subprocess.STDOUT,
+            stderr=self.error_log or subprocess.STDOUT,
             text=True,
             env={**os.environ, **(env or {})},
         )
@@ -45,12 +51,18 @@ class Served:
     def output(self) -> str:
         return Path(self.log.name).read_text()
 
+    def errors(self) -> str:
+        assert self.error_log is not None, "start it with stderr_apart=True"
+        return Path(self.error_log.name).read_text()
+
     def stop(self) -> int:
         self.process.send_signal(signal.SIGTERM)
         try:
             return self.process.wait(timeout=10)
         finally:
             self.log.close()
+            if self.error_log is not None:
+                self.error_log.close()
 
 
 @pytest.fixture
@@ -173,7 +185,10 @@ def test_a_dropped_connection_over_real_http_is_quiet_and_passes(served: Served)
         auth = {"Authorization": f"Bearer {TOKEN}"}
         with pytest.raises(httpx.HTTPError):
             client.get("/api/v1/servers/", headers=auth)
-        assert client.get("/api/v1/servers/", headers=auth).status_code == 200
+        assert [rule["matched"] for rule in control.faults()] == [1]  # the drop was the mock's, and it is spent
+        fresh = httpx.Client(base_url=served.url)  # a connection of its own: nothing left of the dropped one
+        assert fresh.get("/api/v1/servers/", headers=auth).status_code == 200
+        fresh.close()
     served.stop()
     assert "Traceback" not in served.output()
 

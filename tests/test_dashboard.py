@@ -10,6 +10,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -23,7 +24,8 @@ CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 AUTH = {"Authorization": "Bearer mockvps-dev-token"}
 
 
-def browser(offline: bool) -> object:
+def browser(offline: bool, *flags: str) -> object:
+    """Headless Chromium; `flags` go to it as they are. Its console is kept (`policy_violations`)."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -36,10 +38,20 @@ def browser(offline: bool) -> object:
                  "--no-first-run", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--window-size=1400,1000", f"--user-data-dir={tempfile.mkdtemp()}"):  # fmt: skip
         options.add_argument(flag)
+    for flag in flags:
+        options.add_argument(flag)
     if offline:
         # Every address but loopback goes to a proxy that does not exist: the network is unreachable.
         options.add_argument("--proxy-server=http://127.0.0.1:9")
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     return webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
+
+
+def policy_violations(driver: object) -> list[str]:
+    """What the page's content security policy blocked, but for addresses beyond the mock (offline anyway)."""
+    messages = [entry["message"] for entry in driver.get_log("browser")]  # type: ignore[attr-defined]
+    blocked = [m for m in messages if "Content Security Policy" in m]
+    return [m for m in blocked if not re.search(r"'https?://(?!127\.0\.0\.1)", m)]
 
 
 @pytest.fixture
@@ -66,6 +78,20 @@ def status_of(driver: object, server_id: int) -> str | bool:
         return False
 
 
+def on_fresh(driver: object, by: str, selector: str, use: Any) -> Any:
+    """`use(element)` on an element the page's refresh (every second) may replace at any moment: found anew until
+    it holds."""
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+
+    def attempt(d: Any) -> Any:
+        try:
+            return use(d.find_element(by, selector))
+        except (NoSuchElementException, StaleElementReferenceException):
+            return False
+
+    return wait_for(driver, attempt)
+
+
 def test_the_dashboard_shows_a_server_provision_and_turn_active_when_the_clock_is_advanced(mock: Served) -> None:
     from selenium.webdriver.common.by import By
 
@@ -79,14 +105,15 @@ def test_the_dashboard_shows_a_server_provision_and_turn_active_when_the_clock_i
             json={"name": "from-the-test", "plan_id": 1, "os_id": 5, "location": "us-west"},
         ).json()
         wait_for(driver, lambda d: status_of(d, created["id"]) == "provisioning")
-        row = driver.find_element(By.CSS_SELECTOR, f'#servers tr[data-server="{created["id"]}"]')  # type: ignore[attr-defined]
-        assert re.search(r"active in [45] min", row.text), row.text  # the time until the next transition
+        row = on_fresh(driver, By.CSS_SELECTOR, f'#servers tr[data-server="{created["id"]}"]', lambda e: e.text)
+        assert re.search(r"active in [45] min", row), row  # the time until the next transition
         driver.find_element(By.ID, "advance-600").click()  # type: ignore[attr-defined]
         wait_for(driver, lambda d: status_of(d, created["id"]) == "active")
         journal = driver.find_element(By.ID, "journal").text  # type: ignore[attr-defined]
         assert "POST /api/v1/servers/ 201" in journal
-        driver.find_element(By.XPATH, "//table[@id='journal']//td[text()='POST']").click()  # type: ignore[attr-defined]
+        on_fresh(driver, By.XPATH, "//table[@id='journal']//td[text()='POST']", lambda e: e.click() or True)
         wait_for(driver, lambda d: "from-the-test" in d.find_element(By.ID, "entry-answer").text)
+        assert policy_violations(driver) == []  # the page works under the mock's content security policy
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         driver.save_screenshot(str(SCREENSHOTS / "dashboard.png"))  # type: ignore[attr-defined]
     finally:
@@ -109,6 +136,7 @@ def test_the_documentation_renders_with_no_network(mock: Served, page: str, expe
         driver.get(mock.url + page)  # type: ignore[attr-defined]
         wait_for(driver, lambda d: all(e in d.find_element(By.TAG_NAME, "body").get_attribute("innerHTML")
                                        for e in expected), timeout=30)  # fmt: skip
+        assert policy_violations(driver) == []
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         driver.save_screenshot(str(SCREENSHOTS / f"{page.strip('/').replace('/', '-')}.png"))  # type: ignore[attr-defined]
     finally:

@@ -38,10 +38,15 @@ def test_the_architecture_names_every_module_of_the_package() -> None:
         if path.name not in ("__init__.py", "__main__.py") and "conformance" not in path.parts
     ]
     named = set(re.findall(r"mockvps/[\w/]+\.py", section))
-    for line in section.splitlines():  # a folder's line of the picture names its files: " mockvps/x/  a.py  b.py"
-        folder = re.match(r"\s*(mockvps/\w+/)\s", line)
+    folder = None  # a folder's lines of the picture name its files: " mockvps/x/  a.py  b.py", then "    c.py"
+    for line in section.splitlines():
+        starts = re.match(r"\s*(mockvps/\w+/)\s", line)
+        if starts:
+            folder = starts.group(1)
+        elif not re.fullmatch(r"\s+(\w+\.py\s*)+", line):
+            folder = None
         if folder:
-            named |= {folder.group(1) + name for name in re.findall(r"(?<![/\w])(\w+\.py)", line)}
+            named |= {folder + name for name in re.findall(r"(?<![/\w])(\w+\.py)", line)}
     assert sorted(set(modules) - named) == []  # every module has its place in the picture
     assert sorted(n for n in named if not (README.parent / n).exists()) == []  # and the picture names no ghost
 

@@ -120,3 +120,9 @@ def test_an_accounts_file_that_is_not_json_is_refused_naming_the_file(tmp_path: 
     path.write_text("{")
     with pytest.raises(ConfigurationError, match=f"^accounts file {path}: Expecting property name"):
         Settings(accounts=path).account_specs()
+
+
+def test_allowed_hosts_come_from_a_comma_separated_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MOCKVPS_ALLOWED_HOSTS", "mock.internal, *.ci.example,")
+    assert Settings().allowed_hosts == ("mock.internal", "*.ci.example")
+    assert Settings(allowed_hosts=["x"]).allowed_hosts == ("x",)  # the command line's repeated --allowed-host

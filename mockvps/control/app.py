@@ -6,8 +6,11 @@ start, and a client of the public API never needs it.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import inspect
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -22,8 +25,10 @@ from starlette.staticfiles import StaticFiles
 from mockvps import errors
 from mockvps.control import routes
 from mockvps.control.document import control_document
+from mockvps.control.middleware import HeadAsGet, SecurityHeaders, WriteGuard, content_security_policy
 from mockvps.control.responses import JSONResponse
 from mockvps.public.document import contract_document
+from mockvps.shared.access import HostRule
 from mockvps.shared.http_errors import field_errors, render
 from mockvps.shared.requests import BodyInvalid, HttpError
 from mockvps.shared.state import MockState
@@ -64,6 +69,9 @@ def build_control_app(state: MockState) -> FastAPI:
     app.add_exception_handler(RequestValidationError, _on_request_invalid)
     app.add_exception_handler(HTTPException, _on_http_exception)
     app.add_exception_handler(Exception, _on_unexpected)
+    app.add_middleware(WriteGuard, hosts=HostRule(state.settings.host, state.settings.allowed_hosts))  # runs last
+    app.add_middleware(HeadAsGet)
+    app.add_middleware(SecurityHeaders)
     document: dict[str, Any] | None = None
 
     def openapi() -> dict[str, Any]:
@@ -78,13 +86,19 @@ def build_control_app(state: MockState) -> FastAPI:
 
 def _documentation_pages(app: FastAPI) -> None:
     def swagger(document: str, title: str) -> HTMLResponse:
-        return get_swagger_ui_html(
+        page = get_swagger_ui_html(
             openapi_url=document,
             title=title,
             swagger_js_url=f"{ASSETS}/swagger-ui-bundle.js",
             swagger_css_url=f"{ASSETS}/swagger-ui.css",
             swagger_favicon_url=f"{ASSETS}/favicon.png",
         )
+        # Swagger UI starts from a script in the page: the policy allows exactly that script, by its digest.
+        scripts = " ".join(f"'sha256-{_digest(script)}'" for script in _INLINE_SCRIPT.findall(bytes(page.body)))
+        page.headers["Content-Security-Policy"] = content_security_policy(
+            script_src=f"'self' {scripts}", img_src="'self' data:"
+        )
+        return page
 
     @app.get("/_mockvps/ui", include_in_schema=False)
     async def dashboard() -> Response:
@@ -96,13 +110,18 @@ def _documentation_pages(app: FastAPI) -> None:
 
     @app.get("/redoc", include_in_schema=False)
     async def contract_redoc() -> HTMLResponse:
-        return get_redoc_html(
+        page = get_redoc_html(
             openapi_url="/openapi.json",
             title="VPS.org Servers API",
             with_google_fonts=False,
             redoc_js_url=f"{ASSETS}/redoc.standalone.js",
             redoc_favicon_url=f"{ASSETS}/favicon.png",
         )
+        # ReDoc styles itself with <style> elements it writes, and searches in a worker it makes from a blob.
+        page.headers["Content-Security-Policy"] = content_security_policy(
+            style_src="'self' 'unsafe-inline'", img_src="'self' data:", worker_src="blob:"
+        )
+        return page
 
     @app.get("/_mockvps/openapi.json", include_in_schema=False)
     async def control_openapi() -> Response:
@@ -111,6 +130,13 @@ def _documentation_pages(app: FastAPI) -> None:
     @app.get("/_mockvps/docs", include_in_schema=False)
     async def control_docs() -> HTMLResponse:
         return swagger("/_mockvps/openapi.json", "mockvps control API")
+
+
+_INLINE_SCRIPT = re.compile(rb"<script>(.*?)</script>", re.DOTALL)
+
+
+def _digest(script: bytes) -> str:
+    return base64.b64encode(hashlib.sha256(script).digest()).decode()
 
 
 def _error_response(exc: Exception) -> Response:
@@ -137,7 +163,11 @@ async def _on_http_exception(request: Request, exc: Exception) -> Response:
     if exc.status_code == 404:
         return _error_response(errors.NotFound())
     if exc.status_code == 405:
-        return JSONResponse({"detail": f'Method "{request.method}" not allowed.'}, status_code=405, headers=exc.headers)
+        allow = (exc.headers or {}).get("Allow", "")
+        if "GET" in allow.split(", ") and "HEAD" not in allow:  # HeadAsGet answers HEAD wherever GET is
+            allow += ", HEAD"
+        headers = {**(exc.headers or {}), "Allow": allow}
+        return JSONResponse({"detail": f'Method "{request.method}" not allowed.'}, status_code=405, headers=headers)
     return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi.openapi.utils import get_openapi
 
+from mockvps.control.middleware import WRITE_REFUSALS, WRITES
 from mockvps.control.routes import REQUEST_MODELS, health_router, router
 from mockvps.shared.openapi import add_models
 
@@ -21,12 +22,16 @@ def control_document() -> dict[str, Any]:
         description=(
             "Steer a running mock: accounts, state, time, operator actions, faults and the request journal. "
             "When the mock has an admin token (MOCKVPS_ADMIN_TOKEN), every call but /_mockvps/health needs "
-            '`Authorization: Bearer <admin token>`. Errors are `{"detail": ...}` or `{"<field>": [...]}`.'
+            "`Authorization: Bearer <admin token>`. A write sent by a web page of another origin, or with a body "
+            "that is not JSON, is refused; a Host header the mock does not answer (MOCKVPS_ALLOWED_HOSTS) gets 400 "
+            'before anything else. HEAD is answered wherever GET is. Errors are `{"detail": ...}` or '
+            '`{"<field>": [...]}`.'
         ),
         routes=[*health_router.routes, *router.routes],
         servers=[{"url": "http://127.0.0.1:8000"}],
     )
     _without_422(doc)
+    _write_refusals(doc)
     components = doc.setdefault("components", {})
     schemas = components.setdefault("schemas", {})
     add_models(schemas, [(m, "validation") for m in REQUEST_MODELS])
@@ -44,3 +49,14 @@ def _without_422(doc: dict[str, Any]) -> None:
     for operations in doc["paths"].values():
         for operation in operations.values():
             operation["responses"].pop("422", None)
+
+
+def _write_refusals(doc: dict[str, Any]) -> None:
+    """What the middleware answers before any write's route runs (`middleware.WriteGuard`)."""
+    error = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorDetail"}}}
+    for operations in doc["paths"].values():
+        for method, operation in operations.items():
+            if method.upper() in WRITES:
+                for status, description in WRITE_REFUSALS.items():
+                    operation["responses"][str(status)] = {"description": description, "content": error}
+                operation["responses"] = dict(sorted(operation["responses"].items()))
