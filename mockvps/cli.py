@@ -248,6 +248,8 @@ def _serve(args: argparse.Namespace) -> int:
             # Printed once requests are served and signals handled, so a reader of this line can go ahead.
             print(f"mockvps listening on {base}", flush=True)
             print(f"  API:   {base}/api/v1/servers/", flush=True)
+            print(f"  docs:  {base}/docs   (Try it out talks to this mock)", flush=True)
+            print(f"  dashboard: {base}/_mockvps/ui/", flush=True)
             print(f"  token: {settings.token}   (Authorization: Bearer {settings.token})", flush=True)
 
     def finished(signum: int, frame: object) -> None:

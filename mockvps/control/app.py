@@ -7,6 +7,7 @@ start, and a client of the public API never needs it.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import inspect
 import logging
@@ -57,7 +58,9 @@ def _assets_directory() -> Path:
 
 
 def build_control_app(state: MockState) -> FastAPI:
-    app = FastAPI(title="mockvps", redirect_slashes=False, docs_url=None, redoc_url=None, **_NO_TELEMETRY)
+    app = FastAPI(
+        title="mockvps", redirect_slashes=False, docs_url=None, redoc_url=None, openapi_url=None, **_NO_TELEMETRY
+    )
     app.state.mock = state  # the routes' dependencies read it (`deps.mock_state`)
     app.include_router(routes.health_router)
     app.include_router(routes.router)
@@ -72,16 +75,21 @@ def build_control_app(state: MockState) -> FastAPI:
     app.add_middleware(WriteGuard, hosts=HostRule(state.settings.host, state.settings.allowed_hosts))  # runs last
     app.add_middleware(HeadAsGet)
     app.add_middleware(SecurityHeaders)
-    document: dict[str, Any] | None = None
-
-    def openapi() -> dict[str, Any]:
-        nonlocal document
-        if document is None:
-            document = contract_document()
-        return document
-
-    app.openapi = openapi  # type: ignore[method-assign]
     return app
+
+
+@functools.cache
+def _documents() -> tuple[dict[str, Any], dict[str, Any]]:
+    """The contract document and the control document, built once (FastAPI is slow to describe routes)."""
+    return contract_document(), control_document()
+
+
+def _origin(request: Request) -> str:
+    """The mock's own origin, as the client reached it (its Host has passed the Host check)."""
+    return f"{request.url.scheme}://{request.headers.get('host') or request.url.netloc}"
+
+
+LIVE = {"url": "https://admin.vps.org", "description": "The live service: requests cost money."}
 
 
 def _documentation_pages(app: FastAPI) -> None:
@@ -104,6 +112,17 @@ def _documentation_pages(app: FastAPI) -> None:
     async def dashboard() -> Response:
         return Response(status_code=301, headers={"Location": "/_mockvps/ui/"})
 
+    @app.get("/", include_in_schema=False)
+    async def home() -> Response:
+        """Somewhere useful: the dashboard, which links the API documentation."""
+        return Response(status_code=302, headers={"Location": "/_mockvps/ui/"})
+
+    @app.get("/openapi.json", include_in_schema=False)
+    async def contract_openapi(request: Request) -> Response:
+        """The contract document, served with the mock's own origin first: "Try it out" talks to the mock."""
+        this_mock = {"url": _origin(request), "description": "This mock."}
+        return JSONResponse({**_documents()[0], "servers": [this_mock, LIVE]})
+
     @app.get("/docs", include_in_schema=False)
     async def contract_docs() -> HTMLResponse:
         return swagger("/openapi.json", "VPS.org Servers API")
@@ -124,8 +143,8 @@ def _documentation_pages(app: FastAPI) -> None:
         return page
 
     @app.get("/_mockvps/openapi.json", include_in_schema=False)
-    async def control_openapi() -> Response:
-        return JSONResponse(control_document())
+    async def control_openapi(request: Request) -> Response:
+        return JSONResponse({**_documents()[1], "servers": [{"url": _origin(request), "description": "This mock."}]})
 
     @app.get("/_mockvps/docs", include_in_schema=False)
     async def control_docs() -> HTMLResponse:
