@@ -4,7 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 
-.PHONY: serve test lint openapi image-test clean
+# Tests run in parallel (pytest-xdist); the heavy ones share one worker (xdist_group "heavy").
+PYTEST_ARGS ?= -n 4 --dist loadgroup
+
+.PHONY: serve test lint system-deps openapi image-test clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,8 +30,12 @@ lint: $(VENV)/.test
 	$(BIN)/mypy
 	$(BIN)/mockvps openapi --check
 
+# curl, wrk, chromium, chromium-driver: installed where it can (root on Debian/Ubuntu), else one command to run.
+system-deps:
+	@scripts/system-deps.sh
+
 # pytest exits 5 when it collects nothing: for this suite that is a failure, and says so.
-test: lint
+test: system-deps lint
 	$(BIN)/pytest $(PYTEST_ARGS); status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$status
 

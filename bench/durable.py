@@ -32,12 +32,25 @@ CREATE = {"name": "bench", "plan_id": 1, "os_id": 5, "location": "us-west"}
 def snapshot_with(servers: int) -> dict[str, object]:
     """A snapshot whose default account holds `servers` active servers, its token in clear (any version reads it)."""
     records = [
-        {"id": 20000 + i, "name": f"s{i}", "hostname": None, "plan_id": 1, "os_id": 5, "location": "us-west",
-         "backups_enabled": False, "ssh_key_id": None, "status": "active", "since": "2025-01-16T15:30:00Z",
-         "created_at": "2025-01-16T15:30:00Z", "updated_at": "2025-01-16T15:30:00Z",
-         "ipv4": f"198.18.{i // 250}.{i % 250 + 1}", "ipv6": f"2001:db8::{i + 16:x}", "activated": True}
+        {
+            "id": 20000 + i,
+            "name": f"s{i}",
+            "hostname": None,
+            "plan_id": 1,
+            "os_id": 5,
+            "location": "us-west",
+            "backups_enabled": False,
+            "ssh_key_id": None,
+            "status": "active",
+            "since": "2025-01-16T15:30:00Z",
+            "created_at": "2025-01-16T15:30:00Z",
+            "updated_at": "2025-01-16T15:30:00Z",
+            "ipv4": f"198.18.{i // 250}.{i % 250 + 1}",
+            "ipv6": f"2001:db8::{i + 16:x}",
+            "activated": True,
+        }
         for i in range(servers)
-    ]  # fmt: skip
+    ]
     account = {"name": "default", "tokens": [TOKEN], "balance": "1000000000", "servers": records}
     return {"version": 1, "accounts": [account]}
 
@@ -76,8 +89,21 @@ def main() -> int:
     parser.add_argument("--writes", type=int, default=20, help="control writes timed (default 20)")
     args = parser.parse_args()
     # -P: the checkout's directory is never put first on sys.path by `-m`, so PYTHONPATH decides which runs.
-    serve = [sys.executable, "-P", "-m", "mockvps", "serve", "--port", "{port}", "--log-level", "error",
-             "--provisioning-delay", "0", "--balance", "1000000000"]  # fmt: skip
+    serve = [
+        sys.executable,
+        "-P",
+        "-m",
+        "mockvps",
+        "serve",
+        "--port",
+        "{port}",
+        "--log-level",
+        "error",
+        "--provisioning-delay",
+        "0",
+        "--balance",
+        "1000000000",
+    ]
     env = {"PYTHONPATH": str(args.code.resolve())} if args.code else {}
     print(f"code: {args.code or 'this checkout'}", flush=True)
     rates = {}
@@ -85,17 +111,23 @@ def main() -> int:
         with Target("mockvps", serve, env=env).running(extra) as target:
             result = wrk(target.port, "POST", "/api/v1/servers/", TOKEN, CREATE, 16, args.duration)
         rates[label] = result["rps"]
-        print(f"POST create, 16 connections, {label}: {result['rps']:,.0f} req/s, p50 {result['p50_ms']:.2f} ms, "
-              f"p99 {result['p99_ms']:.2f} ms, {result['errors']:.0f} errors", flush=True)  # fmt: skip
+        print(
+            f"POST create, 16 connections, {label}: {result['rps']:,.0f} req/s, p50 {result['p50_ms']:.2f} ms, "
+            f"p99 {result['p99_ms']:.2f} ms, {result['errors']:.0f} errors",
+            flush=True,
+        )
     print(f"  with --data-dir: {rates['--data-dir'] / rates['in memory']:.0%} of in-memory create", flush=True)
     state = Path(tempfile.mkstemp(suffix=".json")[1])
     state.write_text(json.dumps(snapshot_with(args.servers)))
     data_dir = tempfile.mkdtemp()
     with Target("mockvps", serve, env=env).running(["--data-dir", data_dir, "--state", str(state)]) as target:
         times, answered = control_writes(target.port, args.writes)
-    print(f"control write (clock advance) with {args.servers:,} stored servers: median "
-          f"{statistics.median(times) * 1000:.1f} ms, worst {max(times) * 1000:.1f} ms; "
-          f"{answered:,} GET detail answered meanwhile ({sum(times):.2f} s)", flush=True)  # fmt: skip
+    print(
+        f"control write (clock advance) with {args.servers:,} stored servers: median "
+        f"{statistics.median(times) * 1000:.1f} ms, worst {max(times) * 1000:.1f} ms; "
+        f"{answered:,} GET detail answered meanwhile ({sum(times):.2f} s)",
+        flush=True,
+    )
     return 0
 
 

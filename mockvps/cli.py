@@ -181,8 +181,11 @@ def _openapi(paths: dict[Path, str], check: bool) -> int:
         text = render_document(documents[kind]())
         if check:
             if not path.exists():
-                print(f"{path} not found: run `mockvps openapi --check` in a checkout of mockvps "
-                      "(or give --output and --control-output).", file=sys.stderr)  # fmt: skip
+                print(
+                    f"{path} not found: run `mockvps openapi --check` in a checkout of mockvps "
+                    "(or give --output and --control-output).",
+                    file=sys.stderr,
+                )
                 stale += 1
                 continue
             if path.read_text(encoding="utf-8") != text:

@@ -90,8 +90,13 @@ class Settings(BaseSettings):
             except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
                 raise ConfigurationError(f"state file {self.state}: {exc}") from exc
             return restore_state(data, self.load_catalog(), clock, self.delays(), self.limits())
-        return Backend(catalog=self.load_catalog(), clock=clock, delays=self.delays(), accounts=self.account_specs(),
-                       limits=self.limits())  # fmt: skip
+        return Backend(
+            catalog=self.load_catalog(),
+            clock=clock,
+            delays=self.delays(),
+            accounts=self.account_specs(),
+            limits=self.limits(),
+        )
 
     def limits(self) -> Limits:
         return Limits(max_servers_per_account=self.max_servers_per_account, max_accounts=self.max_accounts)
@@ -112,8 +117,13 @@ class AccountEntry(StrictModel):
     examples: bool = False
 
     def spec(self) -> AccountSpec:
-        return AccountSpec(name=self.name, tokens=tuple(self.tokens), balance=self.balance,
-                           ssh_keys=key_map(self.ssh_keys), examples=self.examples)  # fmt: skip
+        return AccountSpec(
+            name=self.name,
+            tokens=tuple(self.tokens),
+            balance=self.balance,
+            ssh_keys=key_map(self.ssh_keys),
+            examples=self.examples,
+        )
 
 
 class AccountsFile(StrictModel):

@@ -91,8 +91,9 @@ class Api:
         body = content if json is _DEFAULT else jsonlib.dumps(json).encode()
         url = self.target.base_url + path
         self.pacer.wait()
-        response = self.session.request(method, url, data=body, headers=sent, params=params, allow_redirects=False,
-                                        timeout=60)  # fmt: skip
+        response = self.session.request(
+            method, url, data=body, headers=sent, params=params, allow_redirects=False, timeout=60
+        )
         self.history.append(curl_command(method, response.request.url or url, sent, body))
         if method == "DELETE" and response.status_code in (204, 404) and path.count("/") == 5:
             self.ledger.forget(self.token or "", int(path.rstrip("/").rsplit("/", 1)[1]))

@@ -35,10 +35,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     env = os.environ.get
     group.addoption("--base-url", default=env("MOCKVPS_BASE_URL"), help="test this service over HTTP")
     group.addoption("--token", default=env("MOCKVPS_TOKEN"), help="API token for --base-url")
-    group.addoption("--second-token", default=env("MOCKVPS_SECOND_TOKEN"),
-                    help="a token of another account, for the isolation checks")  # fmt: skip
-    group.addoption("--allow-writes", action="store_true", default=False,
-                    help="create, change and delete servers on a non-loopback service (it may cost money)")  # fmt: skip
+    group.addoption(
+        "--second-token",
+        default=env("MOCKVPS_SECOND_TOKEN"),
+        help="a token of another account, for the isolation checks",
+    )
+    group.addoption(
+        "--allow-writes",
+        action="store_true",
+        default=False,
+        help="create, change and delete servers on a non-loopback service (it may cost money)",
+    )
     group.addoption("--profile", choices=sorted(PROFILES), default=env("MOCKVPS_PROFILE", "fast"))
     group.addoption("--max-servers", type=int, default=3, help="servers the suite may hold at once")
     group.addoption("--rate", type=float, default=None, help="requests per second at most (remote default 5)")
@@ -57,8 +64,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--plan-id", type=int, default=1, help="a plan the service offers (default 1)")
     group.addoption("--os-id", type=int, default=5, help="an OS image the service offers (default 5)")
     group.addoption("--location", default="us-west", help="a location the service offers (default us-west)")
-    group.addoption("--app-factory", default="mockvps.app:create_app",
-                    help="in-process only: module:function building the app under test")  # fmt: skip
+    group.addoption(
+        "--app-factory",
+        default="mockvps.app:create_app",
+        help="in-process only: module:function building the app under test",
+    )
     group.addoption("--report", default=None, metavar="DIR", help="write a Markdown conformance report to DIR")
 
 
@@ -175,5 +185,4 @@ def document() -> dict[str, Any]:
 @pytest.fixture
 def server_body(options: Options) -> dict[str, Any]:
     """A create body the service must accept: the documentation's example, with catalog entries it offers."""
-    return {"name": "contract-test", "plan_id": options.plan_id, "os_id": options.os_id,
-            "location": options.location}  # fmt: skip
+    return {"name": "contract-test", "plan_id": options.plan_id, "os_id": options.os_id, "location": options.location}

@@ -104,8 +104,13 @@ class Report:
             (self.directory / "conformance.md").write_text(self.markdown(), encoding="utf-8")
 
     def markdown(self) -> str:
-        marks = {"passed": "pass", "finding": "**FAIL**", "unreachable": "**UNREACHABLE**", "error": "**ERROR**",
-                 "skipped": "skipped"}  # fmt: skip
+        marks = {
+            "passed": "pass",
+            "finding": "**FAIL**",
+            "unreachable": "**UNREACHABLE**",
+            "error": "**ERROR**",
+            "skipped": "skipped",
+        }
         counts = self.counts()
         lines = [
             "# VPS.org Servers API: conformance report",

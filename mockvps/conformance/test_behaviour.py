@@ -97,8 +97,11 @@ def test_stop_leads_to_stopped_start_to_active_and_reboot_back_to_active(
     address = active(api, server_id, options)["ip_address"]
     stop = api.post(url(server_id, "stop"))
     assert stop.status_code == 200
-    assert stop.json() == {"status": "success", "message": "Server is stopping",
-                           "server": {"id": server_id, "name": server_body["name"], "status": "stopping"}}  # fmt: skip
+    assert stop.json() == {
+        "status": "success",
+        "message": "Server is stopping",
+        "server": {"id": server_id, "name": server_body["name"], "status": "stopping"},
+    }
     settled(api, server_id, "stopped", options)
     start = api.post(url(server_id, "start"))
     assert (start.status_code, start.json()["server"]["status"]) == (200, "starting")

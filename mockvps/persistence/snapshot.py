@@ -51,15 +51,31 @@ def _clock(clock: ControllableClock) -> dict[str, Any]:
 def server_record(server: Server) -> dict[str, Any]:
     usage = server.usage
     return {
-        "id": server.id, "name": server.name, "hostname": server.hostname, "plan_id": server.plan.id,
-        "os_id": server.os.id, "location": server.location, "backups_enabled": server.backups_enabled,
-        "ssh_key_id": server.ssh_key_id, "status": server.status.value, "since": _when(server.since),
-        "created_at": _when(server.created_at), "updated_at": _when(server.updated_at), "ipv4": server.ipv4,
-        "ipv6": server.ipv6, "activated": server.activated,
-        "usage": None if usage is None else {"cpu_percent": usage.cpu_percent, "memory_used": usage.memory_used,
-                                             "disk_used": usage.disk_used, "bandwidth_used": usage.bandwidth_used},
+        "id": server.id,
+        "name": server.name,
+        "hostname": server.hostname,
+        "plan_id": server.plan.id,
+        "os_id": server.os.id,
+        "location": server.location,
+        "backups_enabled": server.backups_enabled,
+        "ssh_key_id": server.ssh_key_id,
+        "status": server.status.value,
+        "since": _when(server.since),
+        "created_at": _when(server.created_at),
+        "updated_at": _when(server.updated_at),
+        "ipv4": server.ipv4,
+        "ipv6": server.ipv6,
+        "activated": server.activated,
+        "usage": None
+        if usage is None
+        else {
+            "cpu_percent": usage.cpu_percent,
+            "memory_used": usage.memory_used,
+            "disk_used": usage.disk_used,
+            "bandwidth_used": usage.bandwidth_used,
+        },
         "outcome": server.outcome.value if server.outcome else None,
-    }  # fmt: skip
+    }
 
 
 def export_state(backend: Backend, accounts: list[str] | None = None) -> dict[str, Any]:
@@ -69,9 +85,10 @@ def export_state(backend: Backend, accounts: list[str] | None = None) -> dict[st
         "version": SNAPSHOT_VERSION,
         "token_salt": backend.token_salt.hex(),
         "clock": clock_record(backend),
-        "accounts": [{**account_record(backend, a), "servers": [server_record(s) for s in a.servers.values()]}
-                     for a in chosen],
-    }  # fmt: skip
+        "accounts": [
+            {**account_record(backend, a), "servers": [server_record(s) for s in a.servers.values()]} for a in chosen
+        ],
+    }
 
 
 def clock_record(backend: Backend) -> dict[str, Any]:
@@ -87,13 +104,14 @@ def account_record(backend: Backend, account: Account) -> dict[str, Any]:
         "balance": str(account.balance),
         "ssh_keys": [{"id": k.id, "name": k.name} for k in account.ssh_keys.values()],
         "mode": account.mode.value,
-        "delays": None if delays is None else {"provisioning": delays.provisioning.total_seconds(),
-                                               "action": delays.action.total_seconds()},
+        "delays": None
+        if delays is None
+        else {"provisioning": delays.provisioning.total_seconds(), "action": delays.action.total_seconds()},
         "catalog": None if account.catalog is None else catalog_to_dict(account.catalog),
         "next_id": account.next_id,
         "next_outcome": account.next_outcome.value if account.next_outcome else None,
         "clock": _clock(account.clock),
-    }  # fmt: skip
+    }
 
 
 def _moment(value: object) -> datetime:
@@ -231,12 +249,17 @@ class SnapshotAccount(StrictModel):
     def spec(self) -> AccountSpec:
         delays = self.delays
         return AccountSpec(
-            name=self.name, tokens=tuple(self.tokens), balance=self.balance, mode=self.mode,
+            name=self.name,
+            tokens=tuple(self.tokens),
+            balance=self.balance,
+            mode=self.mode,
             ssh_keys=key_map(self.ssh_keys),
-            delays=None if delays is None else Delays(timedelta(seconds=delays.provisioning),
-                                                      timedelta(seconds=delays.action)),
-            catalog=self.catalog, token_digests=tuple(self.token_sha256),
-        )  # fmt: skip
+            delays=None
+            if delays is None
+            else Delays(timedelta(seconds=delays.provisioning), timedelta(seconds=delays.action)),
+            catalog=self.catalog,
+            token_digests=tuple(self.token_sha256),
+        )
 
 
 class Snapshot(StrictModel):
@@ -297,13 +320,26 @@ def _restore_server(backend: Backend, catalog: Catalog, record: SnapshotServer, 
     location = catalog.locations[catalog.locations.index(record.location)]  # one string per location
     usage = record.usage
     server = Server(
-        id=record.id, name=record.name, hostname=record.hostname, plan=plan, os=image, location=location,
-        backups_enabled=record.backups_enabled, ssh_key_id=record.ssh_key_id, status=record.status,
-        since=record.since, created_at=record.created_at, updated_at=record.updated_at, ipv4=record.ipv4,
-        ipv6=record.ipv6, activated=record.activated, outcome=record.outcome,
-        usage=None if usage is None else Usage(usage.cpu_percent, usage.memory_used, usage.disk_used,
-                                                       usage.bandwidth_used),
-    )  # fmt: skip
+        id=record.id,
+        name=record.name,
+        hostname=record.hostname,
+        plan=plan,
+        os=image,
+        location=location,
+        backups_enabled=record.backups_enabled,
+        ssh_key_id=record.ssh_key_id,
+        status=record.status,
+        since=record.since,
+        created_at=record.created_at,
+        updated_at=record.updated_at,
+        ipv4=record.ipv4,
+        ipv6=record.ipv6,
+        activated=record.activated,
+        outcome=record.outcome,
+        usage=None
+        if usage is None
+        else Usage(usage.cpu_percent, usage.memory_used, usage.disk_used, usage.bandwidth_used),
+    )
     _take(backend.ipv4_pool, server.ipv4, f"{where}.ipv4")
     _take(backend.ipv6_pool, server.ipv6, f"{where}.ipv6")
     return server

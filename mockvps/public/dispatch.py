@@ -69,8 +69,12 @@ def _compile(operations: tuple[Operation, ...]) -> list[Resource]:
     for path, ops in paths.items():
         methods = [*ops, *(["HEAD"] if "GET" in ops else []), "OPTIONS"]
         first = next(iter(ops.values()))
-        metadata = {"name": _view_name(path), "description": first.description, "renders": ["application/json"],
-                    "parses": ["application/json"]}  # fmt: skip
+        metadata = {
+            "name": _view_name(path),
+            "description": first.description,
+            "renders": ["application/json"],
+            "parses": ["application/json"],
+        }
         pattern = re.compile("^" + path.replace("{server_id}", "([^/]+)") + "$")
         resources.append(Resource(pattern, ops, ", ".join(methods), orjson.dumps(metadata)))
     return resources

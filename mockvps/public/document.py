@@ -67,11 +67,16 @@ _ERRORS: dict[int, tuple[str, str]] = {
     415: ("ErrorDetail", "Unsupported media type - send `Content-Type: application/json`."),
 }
 _HEADERS = {
-    301: {"Location": {"description": "The same path with its trailing slash, and the query.",
-                       "schema": {"type": "string"}}},
-    405: {"Allow": {"description": "The path's methods, e.g. `GET, POST, HEAD, OPTIONS`.",
-                    "schema": {"type": "string"}}},
-}  # fmt: skip
+    301: {
+        "Location": {
+            "description": "The same path with its trailing slash, and the query.",
+            "schema": {"type": "string"},
+        }
+    },
+    405: {
+        "Allow": {"description": "The path's methods, e.g. `GET, POST, HEAD, OPTIONS`.", "schema": {"type": "string"}}
+    },
+}
 _REDIRECT = "Moved permanently - the path was sent without its trailing slash; `Location` names it with the slash."
 BEARER = {"type": "http", "scheme": "bearer", "description": "`Authorization: Bearer YOUR_API_TOKEN`"}
 _SERVER_ID = {
