@@ -18,7 +18,7 @@ from mockvps.errors import (
     NotFound,
     ValidationFailed,
 )
-from mockvps.lifecycle import Delays, ServerStatus
+from mockvps.lifecycle import SETTLES, DelayKind, Delays, Lifecycle, ServerStatus
 
 S = ServerStatus
 PROVISION = timedelta(seconds=120)
@@ -153,6 +153,20 @@ def test_stop_then_start_then_reboot_walks_the_table(backend: Backend, clock: Vi
     server = backend.get_server(account, 12345)
     assert server.status is S.ACTIVE
     assert server.ip_address == "203.0.113.10"  # kept across stop and start
+
+
+def test_a_backend_follows_the_lifecycle_it_is_given(clock: VirtualClock) -> None:
+    rebooting_stops = Lifecycle(settles={**SETTLES, S.REBOOTING: (S.STOPPED, DelayKind.ACTION)})
+    spec = AccountSpec("a", ("t",), examples=True)
+    backend = Backend(default_catalog(), clock, Delays(action=ACTION), accounts=[spec], lifecycle=rebooting_stops)
+    usual = Backend(default_catalog(), clock, Delays(action=ACTION), accounts=[spec])
+    mine, theirs = backend.authenticate("t"), usual.authenticate("t")
+    rebooting = backend.reboot_server(mine, 12345)
+    usual.reboot_server(theirs, 12345)
+    assert backend.next_transition(mine, rebooting) == (S.STOPPED, rebooting.since + ACTION)
+    clock.advance(ACTION)
+    assert backend.get_server(mine, 12345).status is S.STOPPED
+    assert usual.get_server(theirs, 12345).status is S.ACTIVE
 
 
 @pytest.mark.parametrize(
