@@ -3,6 +3,7 @@ from __future__ import annotations
 from dataclasses import astuple, replace
 from datetime import timedelta
 from decimal import Decimal
+from typing import TypedDict
 
 import pytest
 
@@ -23,7 +24,16 @@ from mockvps.lifecycle import SETTLES, DelayKind, Delays, Lifecycle, ServerStatu
 S = ServerStatus
 PROVISION = timedelta(seconds=120)
 ACTION = timedelta(seconds=10)
-ORDER = {"name": "web-server-02", "plan_id": 1, "os_id": 5, "location": "us-west"}
+
+
+class Order(TypedDict):
+    name: str
+    plan_id: int
+    os_id: int
+    location: str
+
+
+ORDER = Order(name="web-server-02", plan_id=1, os_id=5, location="us-west")
 
 
 @pytest.fixture
@@ -104,7 +114,7 @@ def test_creating_charges_the_plan_s_price(backend: Backend) -> None:
 def test_a_short_balance_is_refused_and_changes_nothing(backend: Backend) -> None:
     account = backend.authenticate("token-b")
     with pytest.raises(InsufficientBalance, match="Insufficient balance"):
-        backend.create_server(account, **{**ORDER, "plan_id": 2})
+        backend.create_server(account, **(ORDER | {"plan_id": 2}))
     assert (account.balance, account.servers, account.next_id) == (Decimal("12.00"), {}, FIRST_SERVER_ID)
     assert backend.create_server(account, **ORDER).ip_address is None  # the pools were not touched either
     assert backend.create_server(backend.authenticate("token-a"), **ORDER).ipv4 == "203.0.113.2"

@@ -23,7 +23,7 @@ T0 = datetime(2025, 1, 1, tzinfo=UTC)
 DELAYS = Delays(provisioning=timedelta(seconds=120), action=timedelta(seconds=10))
 
 # The contract's table, written out independently of the module's own tables.
-ALLOWED = {
+ALLOWED: dict[tuple[Action, ServerStatus], ServerStatus] = {
     (Action.STOP, S.ACTIVE): S.STOPPING,
     (Action.START, S.STOPPED): S.STARTING,
     (Action.REBOOT, S.ACTIVE): S.REBOOTING,
