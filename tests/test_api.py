@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from mockvps.app import MockApp
 from mockvps.backend import Backend
 from mockvps.clock import VirtualClock
 from tests.conftest import CREATE, settle
@@ -153,7 +154,7 @@ def test_valid_optional_fields_are_accepted(client: TestClient) -> None:
     assert client.post(LIST, json=body).status_code == 201
 
 
-def test_a_short_balance_is_402_and_changes_nothing(app: Any, client: TestClient) -> None:
+def test_a_short_balance_is_402_and_changes_nothing(app: MockApp, client: TestClient) -> None:
     app.state.backend.authenticate("mockvps-dev-token").balance = app.state.backend.catalog.plans[1].price - 1
     before = state(client)
     response = client.post(LIST, json=CREATE)
@@ -381,7 +382,7 @@ def test_404_comes_before_a_bad_body(client: TestClient) -> None:
     assert response.status_code == 404
 
 
-def test_another_account_s_servers_are_404_everywhere(app: Any, anon: TestClient, client: TestClient) -> None:
+def test_another_account_s_servers_are_404_everywhere(app: MockApp, anon: TestClient, client: TestClient) -> None:
     from mockvps.backend import AccountSpec
 
     backend: Backend = app.state.backend
