@@ -2,7 +2,7 @@
 
 The backend is the whole state of a mock. It is synchronous and never awaits, so when the HTTP layer calls
 it from async handlers on one event loop every operation is atomic. Status is settled lazily: each access
-first brings a server to where the lifecycle table says it stands now (`lifecycle.settle`), which is the
+first brings a server to where the lifecycle's tables say it stands now (`Lifecycle.settle`), which is the
 same whenever it happens, so reading never changes anything a client could observe.
 """
 
@@ -32,7 +32,7 @@ from mockvps.errors import (
     NotFound,
     ValidationFailed,
 )
-from mockvps.lifecycle import Action, Delays, ServerStatus, TransitionMode
+from mockvps.lifecycle import LIFECYCLE, Action, Delays, Lifecycle, ServerStatus, TransitionMode
 
 __all__ = [
     "DEFAULT_BALANCE",
@@ -222,13 +222,16 @@ class Backend:
         ipv6_pool: AddressPool | None = None,
         limits: Limits | None = None,
         token_salt: bytes | None = None,
+        lifecycle: Lifecycle | None = None,
     ) -> None:
+        """`lifecycle`: the tables its servers follow (None: the documentation's, `lifecycle.LIFECYCLE`)."""
         self.catalog = catalog
         self.token_salt = secrets.token_bytes(16) if token_salt is None else token_salt
         """Salts every token digest of this state (a snapshot carries it; b"": plain SHA-256, as before)."""
         self.clock = ControllableClock(clock)
         self.delays = delays or Delays()
         self.limits = limits or Limits()
+        self.lifecycle = LIFECYCLE if lifecycle is None else lifecycle
         self.accounts: dict[str, Account] = {}
         self._tokens: dict[bytes, Account] = {}
         self.ipv4_pool = ipv4_pool or default_ipv4_pool()
@@ -569,9 +572,10 @@ class Backend:
 
     def next_transition(self, account: Account, server: Server) -> tuple[ServerStatus, datetime | None] | None:
         """Where a server in transition goes next, and when (None: only when an operator advances it)."""
-        if server.status not in lifecycle.SETTLES:
+        settles = self.lifecycle.settles
+        if server.status not in settles:
             return None
-        target, kind = lifecycle.SETTLES[server.status]
+        target, kind = settles[server.status]
         if self._waits_for_operator(account, server):
             return target, None
         return target, server.since + self._delays(account).of(kind)
@@ -579,14 +583,15 @@ class Backend:
     def advance_server(self, account: Account, server_id: int) -> Server | None:
         """Move a server in transition to its next status now; None when that ends a failing provisioning."""
         server = self.get_server(account, server_id)
-        if server.status not in lifecycle.SETTLES:
+        settles = self.lifecycle.settles
+        if server.status not in settles:
             raise ActionNotAllowed(f"Server is {server.status.value}, not in transition.")
         undo = self._saved(account, server_id)
         if self._ends_in_failure(server):
             self._discard(account, server, refund=True)
             self._changed(Change(account, server_id), undo)
             return None
-        self._enter(server, lifecycle.SETTLES[server.status][0], account.clock.now())
+        self._enter(server, settles[server.status][0], account.clock.now())
         self._changed(Change(account, server_id), undo)
         return server
 
@@ -664,7 +669,7 @@ class Backend:
     def _act(self, account: Account, server_id: int, action: Action) -> Server:
         server = self.get_server(account, server_id)
         try:
-            target = lifecycle.apply(action, server.status)
+            target = self.lifecycle.apply(action, server.status)
         except ValueError as refusal:
             raise ActionNotAllowed(str(refusal)) from None
         undo = self._saved(account, server_id)
@@ -679,11 +684,12 @@ class Backend:
 
     def _settle(self, account: Account, server: Server, now: datetime) -> bool:
         """Bring a server to where its lifecycle stands at `now`; False when it turned out to be gone."""
-        if server.status not in lifecycle.SETTLES:  # stable: nothing can be due (the common case, checked first)
+        rules = self.lifecycle
+        if server.status not in rules.settles:  # stable: nothing can be due (the common case, checked first)
             return True
         if self._waits_for_operator(account, server):
             return True
-        status, since = lifecycle.settle(server.status, server.since, now, self._delays(account))
+        status, since = rules.settle(server.status, server.since, now, self._delays(account))
         if status is server.status:
             return True
         if self._ends_in_failure(server):

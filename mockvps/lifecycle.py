@@ -3,16 +3,21 @@
 Two tables say everything: `ACTIONS` (what an action does from each status it is allowed in, and why it is
 refused from the others) and `SETTLES` (which statuses pass by themselves, after which delay). `settle`
 derives a server's status at any moment from (status, since, now); nothing runs in the background.
+
+A `Lifecycle` holds the two tables a backend follows: `LIFECYCLE`, these, unless a backend is given others
+(the contract suite's self-test builds deliberately wrong ones). `apply` and `settle` follow `LIFECYCLE`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
 __all__ = [
     "ACTIONS",
+    "LIFECYCLE",
     "MAX_DELAY",
     "RUNNING",
     "SETTLES",
@@ -20,6 +25,7 @@ __all__ = [
     "ActionRule",
     "DelayKind",
     "Delays",
+    "Lifecycle",
     "ServerStatus",
     "TransitionMode",
     "apply",
@@ -142,21 +148,45 @@ RUNNING: frozenset[ServerStatus] = frozenset({_S.ACTIVE, _S.STOPPING, _S.REBOOTI
 """Statuses in which the machine is up and uses CPU and memory."""
 
 
+@dataclass(frozen=True, slots=True)
+class Lifecycle:
+    """The tables a backend follows (`Backend(..., lifecycle=...)`); by default this module's own."""
+
+    actions: Mapping[Action, ActionRule] = field(default_factory=lambda: ACTIONS)
+    settles: Mapping[ServerStatus, tuple[ServerStatus, DelayKind]] = field(default_factory=lambda: SETTLES)
+    """Which statuses pass by themselves: into which status, after which kind of delay."""
+
+    def apply(self, action: Action, status: ServerStatus) -> ServerStatus:
+        """The status `action` leads to from `status`; raises `ValueError` with the refusal otherwise."""
+        rule = self.actions[action]
+        target = rule.moves.get(status)
+        if target is None:
+            raise ValueError(rule.refusals.get(status, rule.otherwise))
+        return target
+
+    def settle(
+        self, status: ServerStatus, since: datetime, now: datetime, delays: Delays
+    ) -> tuple[ServerStatus, datetime]:
+        """Where a server that entered `status` at `since` stands at `now`: its status and when it began."""
+        settles = self.settles
+        while status in settles:
+            target, kind = settles[status]
+            due = since + delays.of(kind)
+            if now < due:
+                break
+            status, since = target, due
+        return status, since
+
+
+LIFECYCLE = Lifecycle()
+"""The lifecycle of the documentation, as the two tables above say it."""
+
+
 def apply(action: Action, status: ServerStatus) -> ServerStatus:
-    """The status `action` leads to from `status`; raises `ValueError` with the refusal otherwise."""
-    rule = ACTIONS[action]
-    target = rule.moves.get(status)
-    if target is None:
-        raise ValueError(rule.refusals.get(status, rule.otherwise))
-    return target
+    """The status `action` leads to from `status` in `LIFECYCLE`; raises `ValueError` with the refusal otherwise."""
+    return LIFECYCLE.apply(action, status)
 
 
 def settle(status: ServerStatus, since: datetime, now: datetime, delays: Delays) -> tuple[ServerStatus, datetime]:
-    """Where a server that entered `status` at `since` stands at `now`: its status and when it began."""
-    while status in SETTLES:
-        target, kind = SETTLES[status]
-        due = since + delays.of(kind)
-        if now < due:
-            break
-        status, since = target, due
-    return status, since
+    """Where a server that entered `status` at `since` stands at `now` in `LIFECYCLE`."""
+    return LIFECYCLE.settle(status, since, now, delays)

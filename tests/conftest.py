@@ -4,10 +4,9 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from mockvps.app import create_app
+from mockvps.app import MockApp, create_app
 from mockvps.backend import Backend
 from mockvps.clock import VirtualClock
 from mockvps.settings import DEFAULT_TOKEN, Settings
@@ -29,25 +28,24 @@ def settings() -> Settings:
 
 
 @pytest.fixture
-def app(settings: Settings, clock: VirtualClock) -> FastAPI:
+def app(settings: Settings, clock: VirtualClock) -> MockApp:
     return create_app(settings, clock=clock)
 
 
 @pytest.fixture
-def backend(app: FastAPI) -> Backend:
-    backend: Backend = app.state.backend
-    return backend
+def backend(app: MockApp) -> Backend:
+    return app.state.backend
 
 
 @pytest.fixture
-def anon(app: FastAPI) -> Iterator[TestClient]:
+def anon(app: MockApp) -> Iterator[TestClient]:
     """A client that sends no credentials."""
     with TestClient(app, base_url="http://testserver", follow_redirects=False) as client:
         yield client
 
 
 @pytest.fixture
-def client(app: FastAPI) -> Iterator[TestClient]:
+def client(app: MockApp) -> Iterator[TestClient]:
     """A client of the default account, which starts with the documentation's servers 12345 and 12346."""
     with TestClient(app, base_url="http://testserver", headers=AUTH, follow_redirects=False) as client:
         yield client

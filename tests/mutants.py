@@ -1,217 +1,500 @@
-"""Deliberately broken variants of the mock: the contract suite must fail on every one of them.
+"""Deliberately broken variants of the mock, each naming the one test of the contract suite that must catch it.
 
-Each is an app factory `(settings, *, clock) -> app` for `pytest mockvps/conformance --app-factory tests.mutants:NAME`.
+Each variant is an app factory `(settings, *, clock) -> app` for
+`pytest mockvps/conformance --app-factory tests.mutants:NAME`, and `VARIANTS[NAME].caught_by` names the test that
+must fail on it: a node id from the repository's root, or the prefix of a parametrized test's ids.
+`tests/test_contract_suite.py` runs the whole suite on each and checks that exactly that test failed, with a
+finding, and that the mock did not crash: a variant is caught by the test it was written for, never by accident.
+So each variant breaks one thing, and breaks it only where its test looks.
+
+A variant changes the mock through its public seams only: the lifecycle tables its backend follows
+(`Backend(..., lifecycle=...)`), a public backend method, or the HTTP exchange around the app.
 """
 
 from __future__ import annotations
 
+import functools
 import json
+import logging
 import re
 from collections.abc import Callable
-from datetime import timedelta
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import Any, Protocol
 
-from fastapi import FastAPI
+from starlette.types import Message, Receive, Scope, Send
 
-from mockvps import lifecycle
 from mockvps.app import create_app
 from mockvps.backend import Account, Backend, Server, ServerChanges
 from mockvps.clock import Clock
-from mockvps.errors import NotFound
-from mockvps.lifecycle import ServerStatus
+from mockvps.lifecycle import ACTIONS, LIFECYCLE, SETTLES, Action, DelayKind, Lifecycle, ServerStatus
 from mockvps.settings import Settings
+from mockvps.shared.state import MockState
 
-Body = Any
-Change = Callable[[str, str, int, Body], tuple[int, Body]]
+__all__ = [
+    "BEHAVIOUR",
+    "MUTANTS",
+    "PROTOCOL",
+    "SCHEMA",
+    "VARIANTS",
+    "Answer",
+    "App",
+    "AppFactory",
+    "Exchange",
+    "Request",
+    "Variant",
+    "Watched",
+    "caught_by",
+    "crashing",
+    "faithful",
+]
+
+S = ServerStatus
+BEHAVIOUR = "mockvps/conformance/test_behaviour.py::"
+PROTOCOL = "mockvps/conformance/test_protocol.py::"
+SCHEMA = "mockvps/conformance/test_schema.py::"
+SERVERS = "/api/v1/servers/"
+DETAIL = re.compile(r"^/api/v1/servers/\d+/$")
+
+log = logging.getLogger("mockvps.mutants")
 
 
-def faithful(settings: Settings, *, clock: Clock) -> FastAPI:
+class App(Protocol):
+    """What the suite's in-process target needs: an ASGI app with the mock's state."""
+
+    state: MockState
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None: ...
+
+
+class AppFactory(Protocol):
+    __name__: str
+
+    def __call__(self, settings: Settings, *, clock: Clock) -> App: ...
+
+
+@dataclass(frozen=True)
+class Variant:
+    doc: str
+    caught_by: tuple[str, ...]
+    """The tests that must fail on it, and no other: one, unless the comment at the variant says why not."""
+
+
+VARIANTS: dict[str, Variant] = {}
+
+
+def caught_by(*tests: str) -> Callable[[AppFactory], AppFactory]:
+    """Register a variant and the test that must catch it; its app is watched for exceptions that escape it."""
+
+    def register(factory: AppFactory) -> AppFactory:
+        @functools.wraps(factory)
+        def watched(settings: Settings, *, clock: Clock) -> App:
+            return Watched(factory(settings, clock=clock))
+
+        VARIANTS[factory.__name__] = Variant(doc=factory.__doc__ or "", caught_by=tests)
+        return watched
+
+    return register
+
+
+class Watched:
+    """A variant's app; an exception that escapes it is logged under `mockvps`, where the self-test sees crashes."""
+
+    def __init__(self, app: App) -> None:
+        self.state = app.state
+        self._app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await self._app(scope, receive, send)
+        except Exception:
+            log.exception("the variant crashed on %s %s", scope.get("method"), scope.get("path"))
+            raise
+
+
+def faithful(settings: Settings, *, clock: Clock) -> App:
     """The real mock, through the same harness: the suite must pass on it."""
-    return create_app(settings, clock=clock)
+    return Watched(create_app(settings, clock=clock))
 
 
-def _rewriting(settings: Settings, clock: Clock, change: Change, content_type: bytes | None = None) -> Any:
-    """The real mock behind a middleware that rewrites JSON answers: change(method, path, status, body)."""
-    app = create_app(settings, clock=clock)
+def crashing(settings: Settings, *, clock: Clock) -> App:
+    """Not a variant: a mock whose listing dies of a TypeError (a 500), as variants that overrode private
+    methods with the wrong signature did. The self-test must tell this from a departure."""
 
-    async def rewritten(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    class Broken(Backend):
+        def list_servers(
+            self, account: Account, status: ServerStatus | None = None, location: str | None = None
+        ) -> list[Server]:
+            raise TypeError("list_servers() takes 2 positional arguments but 4 were given")
+
+    return Watched(_with_backend(settings, clock, Broken))
+
+
+# -- the seams ----------------------------------------------------------------------------------------------------
+
+
+def _with_backend(
+    settings: Settings, clock: Clock, cls: type[Backend] = Backend, lifecycle: Lifecycle = LIFECYCLE
+) -> App:
+    """The mock on a backend of class `cls` (one that overrides public methods only) following `lifecycle`."""
+
+    def build() -> Backend:
+        return cls(settings.load_catalog(), clock, settings.delays(), accounts=settings.account_specs(),
+                   limits=settings.limits(), lifecycle=lifecycle)  # fmt: skip
+
+    app = create_app(settings, clock=clock, backend=build())
+    app.state.fresh_backend = build  # a reset through the control API keeps the variant
+    return app
+
+
+def _allowing(action: Action, source: ServerStatus, target: ServerStatus) -> Lifecycle:
+    """The documentation's lifecycle, but `action` is also accepted from `source`, leading to `target`."""
+    rule = ACTIONS[action]
+    looser = replace(rule, moves={**rule.moves, source: target})
+    return replace(LIFECYCLE, actions={**ACTIONS, action: looser})
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    query: str
+    headers: dict[str, str]
+    """Lower-case names."""
+    body: bytes = b""
+    """As much of the body as the mock read (all of it, when it answered 2xx)."""
+
+    def json(self) -> Any:
+        """The body, parsed; None when it is not JSON."""
+        try:
+            return json.loads(self.body)
+        except ValueError:
+            return None
+
+
+@dataclass
+class Answer:
+    status: int
+    headers: dict[str, str]
+    """Lower-case names; content-length is set afresh from the body."""
+    body: Any
+    """The JSON answer, parsed (None when there was no body)."""
+
+
+Change = Callable[[Request, Answer], None]
+
+
+def _unchanged(request: Request, answer: Answer) -> None:
+    pass
+
+
+def _same_method(request: Request) -> str:
+    return request.method
+
+
+class Exchange:
+    """The mock behind a middleware that may change a request's method, and rewrites its JSON answers."""
+
+    def __init__(self, app: App, change: Change = _unchanged, method: Callable[[Request], str] = _same_method) -> None:
+        self.state = app.state
+        self.app = app
+        self.change = change
+        self.method = method
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
-            await app(scope, receive, send)
+            await self.app(scope, receive, send)
             return
-        start: dict[str, Any] = {}
+        request = Request(
+            method=scope["method"],
+            path=scope["path"],
+            query=scope["query_string"].decode("latin-1"),
+            headers={k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]},
+        )
+        start: Message = {}
         chunks: list[bytes] = []
+        read: list[bytes] = []
 
-        async def capture(message: dict[str, Any]) -> None:
+        async def reading() -> Message:
+            message = await receive()
+            if message["type"] == "http.request":
+                read.append(message.get("body", b""))
+            return message
+
+        async def capture(message: Message) -> None:
             if message["type"] == "http.response.start":
                 start.update(message)
             else:
                 chunks.append(message.get("body", b""))
 
-        await app(scope, receive, capture)
+        await self.app({**scope, "method": self.method(request)}, reading, capture)
+        request.body = b"".join(read)
         raw = b"".join(chunks)
-        status = start["status"]
-        headers = [(k, v) for k, v in start["headers"] if k.lower() not in (b"content-length", b"content-type")]
-        if raw:
-            status, body = change(scope["method"], scope["path"], status, json.loads(raw))
-            raw = json.dumps(body).encode() if body is not None else b""
-        if raw:
-            headers.append((b"content-type", content_type or b"application/json"))
-        headers.append((b"content-length", str(len(raw)).encode()))
-        await send({"type": "http.response.start", "status": status, "headers": headers})
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in start["headers"]}
+        answer = Answer(start["status"], headers, json.loads(raw) if raw else None)
+        self.change(request, answer)
+        raw = json.dumps(answer.body).encode() if answer.body is not None else b""
+        answer.headers["content-length"] = str(len(raw))
+        encoded = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in answer.headers.items()]
+        await send({"type": "http.response.start", "status": answer.status, "headers": encoded})
         await send({"type": "http.response.body", "body": raw})
 
-    rewritten.state = app.state  # type: ignore[attr-defined]
-    return rewritten
+
+def _rewriting(settings: Settings, clock: Clock, change: Change) -> App:
+    return Exchange(create_app(settings, clock=clock), change)
 
 
-def _with_backend(settings: Settings, clock: Clock, cls: type[Backend]) -> FastAPI:
-    base = settings.backend(clock)
-    backend = cls(base.catalog, clock, base.delays, accounts=settings.account_specs())
-    return create_app(settings, clock=clock, backend=backend)
+def _servers_in(body: Any) -> list[dict[str, Any]]:
+    """The server objects of an answer: a detail, or each result of a list."""
+    if isinstance(body, dict) and isinstance(body.get("results"), list):
+        return [s for s in body["results"] if isinstance(s, dict)]
+    return [body] if isinstance(body, dict) and "created_at" in body else []
 
 
-DETAIL = re.compile(r"^/api/v1/servers/\d+/$")
+# -- authentication -------------------------------------------------------------------------------------------
 
 
-# -- shapes and codes -------------------------------------------------------------------------------------------
-
-
-def missing_field(settings: Settings, *, clock: Clock) -> Any:
-    """Detail answers lose ipv6_address."""
-
-    def change(method: str, path: str, status: int, body: Body) -> tuple[int, Body]:
-        if method == "GET" and DETAIL.match(path) and status == 200:
-            body.pop("ipv6_address", None)
-        return status, body
-
-    return _rewriting(settings, clock, change)
-
-
-def wrong_status_code(settings: Settings, *, clock: Clock) -> Any:
-    """Create answers 200 instead of 201."""
-    return _rewriting(settings, clock, lambda m, p, s, b: (200 if s == 201 else s, b))
-
-
-def unprocessable_422(settings: Settings, *, clock: Clock) -> Any:
-    """Bad fields are answered 422, FastAPI's habit, instead of the documented 400."""
-    return _rewriting(settings, clock, lambda m, p, s, b: (422 if s == 400 and "detail" not in b else s, b))
-
-
-def wrong_content_type(settings: Settings, *, clock: Clock) -> Any:
-    """JSON is sent as text/plain."""
-    return _rewriting(settings, clock, lambda m, p, s, b: (s, b), content_type=b"text/plain")
-
-
-def count_wrong(settings: Settings, *, clock: Clock) -> Any:
-    """The list's count is the account's total, whatever the filter."""
-
-    def change(method: str, path: str, status: int, body: Body) -> tuple[int, Body]:
-        if method == "GET" and path == "/api/v1/servers/" and status == 200:
-            body["count"] += 1
-        return status, body
-
-    return _rewriting(settings, clock, change)
-
-
-def server_error(settings: Settings, *, clock: Clock) -> Any:
-    """A PATCH that sets the hostname crashes with 500."""
-
-    def change(method: str, path: str, status: int, body: Body) -> tuple[int, Body]:
-        if method == "PATCH" and status == 200 and body.get("hostname") is None:
-            return 500, {"detail": "Internal server error."}
-        return status, body
-
-    return _rewriting(settings, clock, change)
-
-
-def created_already_active(settings: Settings, *, clock: Clock) -> Any:
-    """A create answers active with an address, skipping provisioning."""
-
-    def change(method: str, path: str, status: int, body: Body) -> tuple[int, Body]:
-        if status == 201:
-            body.update(status="active", ip_address="203.0.113.99")
-        return status, body
-
-    return _rewriting(settings, clock, change)
-
-
-# -- behaviour --------------------------------------------------------------------------------------------------
-
-
-def auth_not_enforced(settings: Settings, *, clock: Clock) -> Any:
+# Not enforcing authentication is caught wherever a request goes without credentials, and the suite sends such
+# requests on purpose from three tests: schemathesis probes every operation without them (in the stateless and
+# the stateful run), and the protocol test pins the exact 401 answer. No narrower variant would still be this
+# departure; `wrong_token_forbidden` below is the protocol test's alone.
+@caught_by(
+    PROTOCOL + "test_every_operation_refuses_a_missing_or_wrong_token_with_401",
+    SCHEMA + "test_operation_conforms",
+    SCHEMA + "test_stateful_sequences",
+)
+def auth_not_enforced(settings: Settings, *, clock: Clock) -> App:
     """Requests without credentials are served as the default account."""
     app = create_app(settings, clock=clock)
 
-    async def lenient(scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] == "http" and not any(name == b"authorization" for name, _ in scope["headers"]):
-            scope = {**scope, "headers": [*scope["headers"], (b"authorization", f"Bearer {settings.token}".encode())]}
-        await app(scope, receive, send)
+    @dataclass
+    class Lenient:
+        state: MockState
 
-    lenient.state = app.state  # type: ignore[attr-defined]
-    return lenient
+        async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] == "http" and not any(name == b"authorization" for name, _ in scope["headers"]):
+                credentials = (b"authorization", f"Bearer {settings.token}".encode())
+                scope = {**scope, "headers": [*scope["headers"], credentials]}
+            await app(scope, receive, send)
+
+    return Lenient(app.state)
 
 
-def filter_ignored(settings: Settings, *, clock: Clock) -> FastAPI:
+@caught_by(PROTOCOL + "test_every_operation_refuses_a_missing_or_wrong_token_with_401[wrong token-")
+def wrong_token_forbidden(settings: Settings, *, clock: Clock) -> App:
+    """A wrong token is answered 403 instead of 401 (a missing one still gets 401)."""
+
+    def change(request: Request, answer: Answer) -> None:
+        if answer.status == 401 and "authorization" in request.headers:
+            answer.status = 403
+
+    return _rewriting(settings, clock, change)
+
+
+# Schemathesis compares Allow with the document on OPTIONS only (on a 405 it asks for an Allow, whatever it
+# says); the protocol test reads it on the 405s of the other methods, where this variant lists them all.
+@caught_by(PROTOCOL + "test_an_undocumented_method_is_405_with_an_allow_listing_the_documented_ones")
+def allow_lists_every_method(settings: Settings, *, clock: Clock) -> App:
+    """A 405 answer's Allow lists every method, not the documented ones (OPTIONS, answered apart, is right)."""
+
+    def change(request: Request, answer: Answer) -> None:
+        if answer.status == 405 and request.method != "OPTIONS":
+            answer.headers["allow"] = "GET, POST, PUT, PATCH, DELETE"
+
+    return _rewriting(settings, clock, change)
+
+
+# -- shapes and codes -----------------------------------------------------------------------------------------
+
+
+# Both schemathesis runs check every answer against the document, and both read the documentation's active
+# example servers: a successful answer that lacks a field shows in both (only the stateless run sends bad
+# input, so departures in refusals can be its alone). The scenarios never read resource_usage.
+@caught_by(SCHEMA + "test_operation_conforms", SCHEMA + "test_stateful_sequences")
+def missing_field(settings: Settings, *, clock: Clock) -> App:
+    """Answers about an active server lack resource_usage."""
+
+    def change(request: Request, answer: Answer) -> None:
+        if DETAIL.match(request.path) and answer.status == 200 and answer.body.get("status") == "active":
+            answer.body.pop("resource_usage", None)
+
+    return _rewriting(settings, clock, change)
+
+
+@caught_by(SCHEMA + "test_operation_conforms[GET /api/v1/servers/]")
+def invalid_filter_accepted(settings: Settings, *, clock: Clock) -> App:
+    """A list with an invalid filter answers 200 and no servers, instead of 400."""
+
+    def change(request: Request, answer: Answer) -> None:
+        if request.method == "GET" and request.path == SERVERS and answer.status == 400:
+            answer.status, answer.body = 200, {"count": 0, "results": []}
+
+    return _rewriting(settings, clock, change)
+
+
+@caught_by(SCHEMA + "test_operation_conforms[POST /api/v1/servers/]")
+def unprocessable_422(settings: Settings, *, clock: Clock) -> App:
+    """A create with bad fields is answered 422, FastAPI's habit, instead of the documented 400."""
+
+    def change(request: Request, answer: Answer) -> None:
+        if (
+            request.method == "POST"
+            and request.path == SERVERS
+            and answer.status == 400
+            and "detail" not in answer.body
+        ):
+            answer.status = 422
+
+    return _rewriting(settings, clock, change)
+
+
+@caught_by(SCHEMA + "test_operation_conforms")
+def wrong_content_type(settings: Settings, *, clock: Clock) -> App:
+    """Field errors are sent as text/plain."""
+
+    def change(request: Request, answer: Answer) -> None:
+        if answer.status == 400 and "detail" not in answer.body:
+            answer.headers["content-type"] = "text/plain"
+
+    return _rewriting(settings, clock, change)
+
+
+# The stateless run's examples of PATCH never clear the hostname and the scenarios never do; the stateful
+# sequences do (with the fast profile's seed), so this is theirs alone.
+@caught_by(SCHEMA + "test_stateful_sequences")
+def server_error(settings: Settings, *, clock: Clock) -> App:
+    """A PATCH that clears the hostname (`"hostname": null`) crashes with 500."""
+
+    def change(request: Request, answer: Answer) -> None:
+        sent = request.json()
+        clears = isinstance(sent, dict) and "hostname" in sent and sent["hostname"] is None
+        if request.method == "PATCH" and answer.status == 200 and clears:
+            answer.status, answer.body = 500, {"detail": "Internal server error."}
+
+    return _rewriting(settings, clock, change)
+
+
+# -- lists ------------------------------------------------------------------------------------------------------
+
+
+@caught_by(BEHAVIOUR + "test_list_count_equals_the_number_of_results")
+def count_wrong(settings: Settings, *, clock: Clock) -> App:
+    """The unfiltered list's count is one more than the servers it lists."""
+
+    def change(request: Request, answer: Answer) -> None:
+        if request.method == "GET" and request.path == SERVERS and not request.query and answer.status == 200:
+            answer.body["count"] += 1
+
+    return _rewriting(settings, clock, change)
+
+
+@caught_by(BEHAVIOUR + "test_status_filter_returns_only_matching_servers")
+def filter_ignored(settings: Settings, *, clock: Clock) -> App:
     """The status filter is ignored."""
 
     class Ignoring(Backend):
-        def list_servers(self, account: Account, status: Any = None, location: Any = None) -> list[Server]:
+        def list_servers(
+            self, account: Account, status: ServerStatus | None = None, location: str | None = None
+        ) -> list[Server]:
             return super().list_servers(account, None, location)
 
     return _with_backend(settings, clock, Ignoring)
 
 
-def delete_does_not_delete(settings: Settings, *, clock: Clock) -> FastAPI:
-    """DELETE answers 204 and keeps the server."""
+@caught_by(BEHAVIOUR + "test_an_unknown_location_gives_an_empty_list")
+def unknown_location_ignored(settings: Settings, *, clock: Clock) -> App:
+    """A location no server is in lists every server, instead of none."""
 
-    class Keeping(Backend):
-        def delete_server(self, account: Account, server_id: int) -> None:
-            self.get_server(account, server_id)
+    class Forgiving(Backend):
+        def list_servers(
+            self, account: Account, status: ServerStatus | None = None, location: str | None = None
+        ) -> list[Server]:
+            return super().list_servers(account, status, location) or super().list_servers(account, status)
 
-    return _with_backend(settings, clock, Keeping)
-
-
-def cross_account_visible(settings: Settings, *, clock: Clock) -> FastAPI:
-    """A server id is found in whichever account holds it."""
-
-    class Leaky(Backend):
-        def get_server(self, account: Account, server_id: int) -> Server:
-            for other in [account, *self.accounts.values()]:
-                if server_id in other.servers:
-                    return super().get_server(other, server_id)
-            raise NotFound()
-
-    return _with_backend(settings, clock, Leaky)
+    return _with_backend(settings, clock, Forgiving)
 
 
-def default_changed(settings: Settings, *, clock: Clock) -> FastAPI:
+# -- lifecycle --------------------------------------------------------------------------------------------------
+
+
+@caught_by(BEHAVIOUR + "test_a_created_server_provisions_without_an_address_then_is_active_with_one")
+def created_already_active(settings: Settings, *, clock: Clock) -> App:
+    """A create answers active with an address, skipping provisioning."""
+
+    def change(request: Request, answer: Answer) -> None:
+        if answer.status == 201:
+            answer.body.update(status="active", ip_address="203.0.113.99")
+
+    return _rewriting(settings, clock, change)
+
+
+@caught_by(BEHAVIOUR + "test_a_created_server_provisions_without_an_address_then_is_active_with_one")
+def never_addressed(settings: Settings, *, clock: Clock) -> App:
+    """A server becomes active but never shows its addresses."""
+
+    def change(request: Request, answer: Answer) -> None:
+        for server in _servers_in(answer.body):
+            server.update(ip_address=None, ipv6_address=None)
+
+    return _rewriting(settings, clock, change)
+
+
+@caught_by(BEHAVIOUR + "test_stop_leads_to_stopped_start_to_active_and_reboot_back_to_active")
+def reboot_leads_to_stopped(settings: Settings, *, clock: Clock) -> App:
+    """A rebooting server comes back stopped instead of active."""
+    lifecycle = replace(LIFECYCLE, settles={**SETTLES, S.REBOOTING: (S.STOPPED, DelayKind.ACTION)})
+    return _with_backend(settings, clock, lifecycle=lifecycle)
+
+
+@caught_by(BEHAVIOUR + "test_start_of_a_running_server_is_refused_with_400")
+def start_of_running_accepted(settings: Settings, *, clock: Clock) -> App:
+    """Start is accepted from active too."""
+    return _with_backend(settings, clock, lifecycle=_allowing(Action.START, S.ACTIVE, S.STARTING))
+
+
+@caught_by(BEHAVIOUR + "test_reboot_of_a_stopped_server_is_refused_with_400")
+def reboot_of_stopped_accepted(settings: Settings, *, clock: Clock) -> App:
+    """Reboot is accepted from stopped too."""
+    return _with_backend(settings, clock, lifecycle=_allowing(Action.REBOOT, S.STOPPED, S.REBOOTING))
+
+
+@caught_by(BEHAVIOUR + "test_defaults_are_applied")
+def default_changed(settings: Settings, *, clock: Clock) -> App:
     """Backups are on unless asked otherwise."""
 
     class Generous(Backend):
-        def create_server(self, account: Account, **fields: Any) -> Server:
-            if not fields.get("backups_enabled"):
-                fields["backups_enabled"] = True
-            return super().create_server(account, **fields)
+        def create_server(
+            self,
+            account: Account,
+            *,
+            name: str,
+            plan_id: int,
+            os_id: int,
+            location: str,
+            hostname: str | None = None,
+            ssh_key_id: int | None = None,
+            backups_enabled: bool = False,
+        ) -> Server:
+            return super().create_server(account, name=name, plan_id=plan_id, os_id=os_id, location=location,
+                                         hostname=hostname, ssh_key_id=ssh_key_id, backups_enabled=True)  # fmt: skip
 
     return _with_backend(settings, clock, Generous)
 
 
-def put_accepts_partial(settings: Settings, *, clock: Clock) -> Any:
+# -- updates ----------------------------------------------------------------------------------------------------
+
+
+@caught_by(BEHAVIOUR + "test_put_without_all_three_fields_is_refused_and_changes_nothing")
+def put_accepts_partial(settings: Settings, *, clock: Clock) -> App:
     """PUT behaves like PATCH: fields may be left out."""
-    return _put_as_patch(create_app(settings, clock=clock))
+
+    def as_patch(request: Request) -> str:
+        return "PATCH" if request.method == "PUT" else request.method
+
+    return Exchange(create_app(settings, clock=clock), method=as_patch)
 
 
-def _put_as_patch(app: FastAPI) -> Any:
-    async def routed(scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] == "http" and scope["method"] == "PUT":
-            scope = {**scope, "method": "PATCH"}
-        await app(scope, receive, send)
-
-    routed.state = app.state  # type: ignore[attr-defined]
-    return routed
-
-
-def patch_changes_other_fields(settings: Settings, *, clock: Clock) -> FastAPI:
+@caught_by(BEHAVIOUR + "test_patch_changes_only_the_fields_given")
+def patch_changes_other_fields(settings: Settings, *, clock: Clock) -> App:
     """PATCH resets the fields it was not given."""
 
     class Resetting(Backend):
@@ -223,77 +506,58 @@ def patch_changes_other_fields(settings: Settings, *, clock: Clock) -> FastAPI:
     return _with_backend(settings, clock, Resetting)
 
 
-def updated_at_frozen(settings: Settings, *, clock: Clock) -> FastAPI:
+@caught_by(BEHAVIOUR + "test_created_at_never_changes_and_updated_at_moves_forward")
+def updated_at_frozen(settings: Settings, *, clock: Clock) -> App:
     """updated_at keeps the creation time forever."""
 
-    class Frozen(Backend):
-        def update_server(self, account: Account, server_id: int, changes: ServerChanges) -> Server:
-            server = super().update_server(account, server_id, changes)
-            server.updated_at = server.created_at
-            return server
+    def change(request: Request, answer: Answer) -> None:
+        for server in _servers_in(answer.body):
+            if "updated_at" in server:
+                server["updated_at"] = server["created_at"]
 
-        def _settle(self, server: Server, now: Any) -> None:
-            super()._settle(server, now)
-            server.updated_at = server.created_at
-
-    return _with_backend(settings, clock, Frozen)
+    return _rewriting(settings, clock, change)
 
 
-def _with_rules(settings: Settings, clock: Clock, edit: Callable[[dict[Any, Any], dict[Any, Any]], None]) -> FastAPI:
-    actions = {a: lifecycle.ActionRule(dict(r.moves), dict(r.refusals), r.otherwise, r.message)
-               for a, r in lifecycle.ACTIONS.items()}  # fmt: skip
-    settles = dict(lifecycle.SETTLES)
-    edit(actions, settles)
-
-    class Rewired(Backend):
-        def _act(self, account: Account, server_id: int, action: lifecycle.Action) -> Server:
-            saved = dict(lifecycle.ACTIONS)
-            lifecycle.ACTIONS.update(actions)
-            try:
-                return super()._act(account, server_id, action)
-            finally:
-                lifecycle.ACTIONS.update(saved)
-
-        def _settle(self, server: Server, now: Any) -> None:
-            saved = dict(lifecycle.SETTLES)
-            lifecycle.SETTLES.clear()
-            lifecycle.SETTLES.update(settles)
-            try:
-                super()._settle(server, now)
-            finally:
-                lifecycle.SETTLES.clear()
-                lifecycle.SETTLES.update(saved)
-
-    return _with_backend(settings, clock, Rewired)
+# -- delete and accounts ----------------------------------------------------------------------------------------
 
 
-def start_of_running_accepted(settings: Settings, *, clock: Clock) -> FastAPI:
-    """Start is accepted from active too."""
-    S = ServerStatus  # noqa: N806
-    return _with_rules(settings, clock, lambda a, s: a[lifecycle.Action.START].moves.update({S.ACTIVE: S.STARTING}))
+@caught_by(BEHAVIOUR + "test_delete_answers_204_without_a_body_then_404_and_the_server_is_gone")
+def deleted_still_listed(settings: Settings, *, clock: Clock) -> App:
+    """A deleted server is gone, yet the list still shows it."""
+
+    class Remembering(Backend):
+        @functools.cached_property
+        def deleted(self) -> dict[str, list[Server]]:
+            return {}
+
+        def delete_server(self, account: Account, server_id: int) -> None:
+            server = self.get_server(account, server_id)
+            super().delete_server(account, server_id)
+            self.deleted.setdefault(account.name, []).append(server)
+
+        def list_servers(
+            self, account: Account, status: ServerStatus | None = None, location: str | None = None
+        ) -> list[Server]:
+            return [*super().list_servers(account, status, location), *self.deleted.get(account.name, [])]
+
+    return _with_backend(settings, clock, Remembering)
 
 
-def reboot_of_stopped_accepted(settings: Settings, *, clock: Clock) -> FastAPI:
-    """Reboot is accepted from stopped too."""
-    S = ServerStatus  # noqa: N806
-    return _with_rules(settings, clock, lambda a, s: a[lifecycle.Action.REBOOT].moves.update({S.STOPPED: S.REBOOTING}))
+@caught_by(BEHAVIOUR + "test_one_account_cannot_see_or_touch_another_s_servers")
+def cross_account_visible(settings: Settings, *, clock: Clock) -> App:
+    """A server id is found, changed and deleted in whichever account holds it."""
+
+    class Leaky(Backend):
+        def holder(self, account: Account, server_id: int) -> Account:
+            return next((a for a in [account, *self.accounts.values()] if server_id in a.servers), account)
+
+        def get_server(self, account: Account, server_id: int) -> Server:
+            return super().get_server(self.holder(account, server_id), server_id)
+
+        def delete_server(self, account: Account, server_id: int) -> None:
+            super().delete_server(self.holder(account, server_id), server_id)
+
+    return _with_backend(settings, clock, Leaky)
 
 
-def stop_leads_to_active(settings: Settings, *, clock: Clock) -> FastAPI:
-    """A stopping server comes back active instead of stopped."""
-    S = ServerStatus  # noqa: N806
-    return _with_rules(settings, clock, lambda a, s: s.update({S.STOPPING: (S.ACTIVE, lifecycle.DelayKind.ACTION)}))
-
-
-def never_active(settings: Settings, *, clock: Clock) -> FastAPI:
-    """Provisioning never ends."""
-    slow = settings.model_copy(update={"provisioning_delay": timedelta(days=3650).total_seconds()})
-    return create_app(slow, clock=clock)
-
-
-MUTANTS = sorted(
-    name
-    for name, value in dict(globals()).items()
-    if callable(value) and not name.startswith("_") and value.__module__ == __name__ and name != "faithful"
-    and value.__doc__
-)  # fmt: skip
+MUTANTS = sorted(VARIANTS)

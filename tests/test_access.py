@@ -321,12 +321,12 @@ def test_in_chromium_a_page_of_another_origin_and_a_rebound_name_get_nothing(moc
     # evil.example resolves to 127.0.0.1: the page's origin is foreign, and the rebound name reaches the mock.
     driver = browser(False, "--host-resolver-rules=MAP evil.example 127.0.0.1")
     try:
-        driver.get(f"http://evil.example:{attack_site}/")  # type: ignore[attr-defined]
+        driver.get(f"http://evil.example:{attack_site}/")
         wait_for(driver, lambda d: d.title == "done")
         time.sleep(0.2)
         assert state(mock) == before
-        driver.get(f"http://evil.example:{port_of(mock)}/_mockvps/state")  # type: ignore[attr-defined]
-        page = driver.find_element(By.TAG_NAME, "body").text  # type: ignore[attr-defined]
+        driver.get(f"http://evil.example:{port_of(mock)}/_mockvps/state")
+        page = driver.find_element(By.TAG_NAME, "body").text
         assert json.loads(page) == {"detail": REFUSED_HOST}
     finally:
-        driver.quit()  # type: ignore[attr-defined]
+        driver.quit()

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from mockvps.app import MockApp
 from mockvps.backend import Backend
 from mockvps.clock import VirtualClock
 from tests.conftest import CREATE, settle
@@ -154,7 +155,7 @@ def test_valid_optional_fields_are_accepted(client: TestClient) -> None:
     assert client.post(LIST, json=body).status_code == 201
 
 
-def test_a_short_balance_is_402_and_changes_nothing(app: Any, client: TestClient) -> None:
+def test_a_short_balance_is_402_and_changes_nothing(app: MockApp, client: TestClient) -> None:
     app.state.backend.authenticate("mockvps-dev-token").balance = app.state.backend.catalog.plans[1].price - 1
     before = state(client)
     response = client.post(LIST, json=CREATE)
@@ -390,7 +391,7 @@ def test_a_bad_body_comes_before_the_404_of_the_server(client: TestClient) -> No
     )
 
 
-def test_another_account_s_servers_are_404_everywhere(app: Any, anon: TestClient, client: TestClient) -> None:
+def test_another_account_s_servers_are_404_everywhere(app: MockApp, anon: TestClient, client: TestClient) -> None:
     from mockvps.backend import AccountSpec
 
     backend: Backend = app.state.backend

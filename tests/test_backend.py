@@ -3,6 +3,7 @@ from __future__ import annotations
 from dataclasses import astuple, replace
 from datetime import timedelta
 from decimal import Decimal
+from typing import TypedDict
 
 import pytest
 
@@ -18,12 +19,21 @@ from mockvps.errors import (
     NotFound,
     ValidationFailed,
 )
-from mockvps.lifecycle import Delays, ServerStatus
+from mockvps.lifecycle import SETTLES, DelayKind, Delays, Lifecycle, ServerStatus
 
 S = ServerStatus
 PROVISION = timedelta(seconds=120)
 ACTION = timedelta(seconds=10)
-ORDER = {"name": "web-server-02", "plan_id": 1, "os_id": 5, "location": "us-west"}
+
+
+class Order(TypedDict):
+    name: str
+    plan_id: int
+    os_id: int
+    location: str
+
+
+ORDER = Order(name="web-server-02", plan_id=1, os_id=5, location="us-west")
 
 
 @pytest.fixture
@@ -104,7 +114,7 @@ def test_creating_charges_the_plan_s_price(backend: Backend) -> None:
 def test_a_short_balance_is_refused_and_changes_nothing(backend: Backend) -> None:
     account = backend.authenticate("token-b")
     with pytest.raises(InsufficientBalance, match="Insufficient balance"):
-        backend.create_server(account, **{**ORDER, "plan_id": 2})
+        backend.create_server(account, **(ORDER | {"plan_id": 2}))
     assert (account.balance, account.servers, account.next_id) == (Decimal("12.00"), {}, FIRST_SERVER_ID)
     assert backend.create_server(account, **ORDER).ip_address is None  # the pools were not touched either
     assert backend.create_server(backend.authenticate("token-a"), **ORDER).ipv4 == "203.0.113.2"
@@ -153,6 +163,20 @@ def test_stop_then_start_then_reboot_walks_the_table(backend: Backend, clock: Vi
     server = backend.get_server(account, 12345)
     assert server.status is S.ACTIVE
     assert server.ip_address == "203.0.113.10"  # kept across stop and start
+
+
+def test_a_backend_follows_the_lifecycle_it_is_given(clock: VirtualClock) -> None:
+    rebooting_stops = Lifecycle(settles={**SETTLES, S.REBOOTING: (S.STOPPED, DelayKind.ACTION)})
+    spec = AccountSpec("a", ("t",), examples=True)
+    backend = Backend(default_catalog(), clock, Delays(action=ACTION), accounts=[spec], lifecycle=rebooting_stops)
+    usual = Backend(default_catalog(), clock, Delays(action=ACTION), accounts=[spec])
+    mine, theirs = backend.authenticate("t"), usual.authenticate("t")
+    rebooting = backend.reboot_server(mine, 12345)
+    usual.reboot_server(theirs, 12345)
+    assert backend.next_transition(mine, rebooting) == (S.STOPPED, rebooting.since + ACTION)
+    clock.advance(ACTION)
+    assert backend.get_server(mine, 12345).status is S.STOPPED
+    assert usual.get_server(theirs, 12345).status is S.ACTIVE
 
 
 @pytest.mark.parametrize(

@@ -115,6 +115,7 @@ def test_the_documentation_s_curl_commands_work_verbatim_against_a_real_server(s
         result = subprocess.run(example.curl.argv(served.url, TOKEN), capture_output=True, text=True, timeout=30)
         assert result.returncode == 0, result.stderr
         answer = json.loads(result.stdout)
+        assert example.answer is not None
         assert answer.keys() == example.answer.keys()
     assert answer["id"] == 12345
 
@@ -197,7 +198,7 @@ def test_every_log_line_goes_to_stdout() -> None:
     process = subprocess.Popen([sys.executable, "-m", "mockvps", "serve", "--port", "0"], stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)  # fmt: skip
     assert process.stdout is not None
-    seen = []
+    seen: list[str] = []
     while not seen or not seen[-1].startswith("  token:"):  # the banner's last line: the server is up
         line = process.stdout.readline()
         assert line, "".join(seen)

@@ -11,7 +11,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.mutants import MUTANTS
+from mockvps.backend import Backend
+from mockvps.clock import VirtualClock
+from mockvps.lifecycle import ACTIONS, SETTLES
+from mockvps.settings import Settings
+from tests import mutants
+from tests.mutants import BEHAVIOUR, MUTANTS, VARIANTS
+from tests.suite_outcome import Outcome
 from tests.test_cli import Served
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -24,20 +30,81 @@ def run_suite(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[s
     )  # fmt: skip
 
 
+def run_on(factory: str, tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], Outcome]:
+    """The whole suite (no -x: every test that fails counts) on `tests.mutants:factory`, and what failed.
+
+    With plain asserts: rewriting them recompiles every module of schemathesis (a pytest plugin's package) in
+    each run when no bytecode is written (PYTHONDONTWRITEBYTECODE), some 4 s of CPU a run, and what is read
+    here is which tests failed, not how their asserts explain it.
+    """
+    written = tmp_path / "outcome.json"
+    result = run_suite("--assert=plain", "--app-factory", f"tests.mutants:{factory}", "-p", "tests.suite_outcome",
+                       "--outcome-file", str(written), *args)  # fmt: skip
+    assert written.exists(), result.stdout[-3000:] + result.stderr[-3000:]
+    outcome: Outcome = json.loads(written.read_text(encoding="utf-8"))
+    return result, outcome
+
+
+def names(target: str, nodeid: str) -> bool:
+    """Does `target` name the test `nodeid`: that test, or one of a parametrized test's ids it is a prefix of?"""
+    return nodeid == target or nodeid.startswith(target if "[" in target else target + "[")
+
+
+def test_a_name_is_a_test_or_a_prefix_of_its_parametrized_ids() -> None:
+    assert names("t.py::test_a", "t.py::test_a")
+    assert names("t.py::test_a", "t.py::test_a[x-1]")
+    assert names("t.py::test_a[x-", "t.py::test_a[x-1]")
+    assert not names("t.py::test_a", "t.py::test_ab")
+    assert not names("t.py::test_a[x-", "t.py::test_a[y-1]")
+
+
 def test_there_are_at_least_a_dozen_kinds_of_departure() -> None:
     assert len(MUTANTS) >= 12
 
 
-def test_the_suite_passes_on_the_real_mock_through_the_same_harness() -> None:
-    result = run_suite("--app-factory", "tests.mutants:faithful")
+def test_each_variant_names_its_tests_and_changes_the_mock_through_public_seams_only() -> None:
+    tables = (dict(ACTIONS), dict(SETTLES))
+    for name in MUTANTS:
+        variant = VARIANTS[name]
+        assert variant.doc and variant.caught_by, name
+        assert all(t.startswith("mockvps/conformance/test_") and "::test_" in t for t in variant.caught_by), name
+        app = getattr(mutants, name)(Settings(), clock=VirtualClock())
+        backend = app.state.backend
+        overridden = {n for cls in type(backend).__mro__[: type(backend).__mro__.index(Backend)] for n in vars(cls)}
+        private = {n for n in overridden if n.startswith("_") and not n.startswith("__") and hasattr(Backend, n)}
+        assert private == set(), name
+    assert (dict(ACTIONS), dict(SETTLES)) == tables  # no variant touched the lifecycle's own tables
+
+
+def test_the_suite_passes_on_the_real_mock_through_the_same_harness(tmp_path: Path) -> None:
+    result, outcome = run_on("faithful", tmp_path)
     assert result.returncode == 0, result.stdout[-3000:]
+    assert outcome == {"failed": {}, "crashes": []}
 
 
 @pytest.mark.parametrize("mutant", MUTANTS)
-def test_the_suite_fails_on_a_departure(mutant: str) -> None:
-    result = run_suite("--app-factory", f"tests.mutants:{mutant}", "-x")
+def test_the_suite_fails_on_a_departure_in_the_test_the_variant_names_and_nowhere_else(
+    mutant: str, tmp_path: Path
+) -> None:
+    expected = VARIANTS[mutant].caught_by
+    result, outcome = run_on(mutant, tmp_path)
     assert result.returncode == 1, result.stdout[-3000:]
-    assert "FINDING:" in result.stdout  # a departure reads as a finding, not as a crash of the suite
+    # A variant models a departure; one that makes the mock raise (answered 500) is a broken variant.
+    assert outcome["crashes"] == [], outcome["crashes"]
+    failed = outcome["failed"]
+    assert [t for t in expected if not any(names(t, nodeid) for nodeid in failed)] == [], failed
+    assert [nodeid for nodeid in failed if not any(names(t, nodeid) for t in expected)] == []
+    assert set(failed.values()) == {"finding"}, failed  # departures, not errors of the suite
+
+
+def test_a_variant_that_crashes_the_mock_is_told_from_a_departure(tmp_path: Path) -> None:
+    result, outcome = run_on("crashing", tmp_path, "-k", "test_list_count_equals_the_number_of_results")
+    assert result.returncode == 1, result.stdout[-3000:]
+    # The suite reads the 500 as a finding, like any departure: only the mock's own log tells the crash.
+    assert outcome["failed"] == {f"{BEHAVIOUR}test_list_count_equals_the_number_of_results": "finding"}
+    assert len(outcome["crashes"]) == 1
+    assert "unexpected error on GET /api/v1/servers/" in outcome["crashes"][0]
+    assert "TypeError" in outcome["crashes"][0]
 
 
 @pytest.fixture
@@ -65,7 +132,9 @@ def test_conformance_passes_over_http_and_leaves_nothing_behind(tmp_path: Path, 
         assert "| GET /api/v1/servers/ | pass |" in markdown
         assert "**FAIL**" not in markdown and "skipped" not in markdown
         assert "<testsuite" in (report / "junit.xml").read_text()
-        created, deleted = re.search(r"servers created: (\d+).*deleted: (\d+)", markdown).groups()  # type: ignore[union-attr]
+        counted = re.search(r"servers created: (\d+).*deleted: (\d+)", markdown)
+        assert counted is not None, markdown
+        created, deleted = counted.groups()
         assert int(created) > 0 and created == deleted
         listing = httpx.get(f"{server.url}/api/v1/servers/", headers=auth).json()
         assert [s["id"] for s in listing["results"]] == [12345, 12346]

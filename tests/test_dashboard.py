@@ -8,14 +8,19 @@ from __future__ import annotations
 import re
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import httpx
 import pytest
 
 from tests.test_cli import Served
+
+if TYPE_CHECKING:
+    from selenium.webdriver.remote.webdriver import WebDriver
+
+T = TypeVar("T")
 
 ROOT = Path(__file__).resolve().parents[1]
 SCREENSHOTS = ROOT / "reports" / "screenshots"
@@ -24,7 +29,7 @@ CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 AUTH = {"Authorization": "Bearer mockvps-dev-token"}
 
 
-def browser(offline: bool, *flags: str) -> object:
+def browser(offline: bool, *flags: str) -> WebDriver:
     """Headless Chromium; `flags` go to it as they are. Its console is kept (`policy_violations`)."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
@@ -47,9 +52,9 @@ def browser(offline: bool, *flags: str) -> object:
     return webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
 
 
-def policy_violations(driver: object) -> list[str]:
+def policy_violations(driver: WebDriver) -> list[str]:
     """What the page's content security policy blocked, but for addresses beyond the mock (offline anyway)."""
-    messages = [entry["message"] for entry in driver.get_log("browser")]  # type: ignore[attr-defined]
+    messages = [entry["message"] for entry in driver.get_log("browser")]  # type: ignore[attr-defined]  # Chromium's
     blocked = [m for m in messages if "Content Security Policy" in m]
     return [m for m in blocked if not re.search(r"'https?://(?!127\.0\.0\.1)", m)]
 
@@ -61,24 +66,24 @@ def mock() -> Iterator[Served]:
     server.stop()
 
 
-def wait_for(driver: object, condition: object, timeout: float = 15) -> object:
+def wait_for(driver: WebDriver, condition: Callable[[WebDriver], Literal[False] | T], timeout: float = 15) -> T:
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(driver, timeout).until(condition)  # type: ignore[arg-type]
+    return WebDriverWait(driver, timeout).until(condition)
 
 
-def status_of(driver: object, server_id: int) -> str | bool:
+def status_of(driver: WebDriver, server_id: int) -> str | Literal[False]:
     from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
     from selenium.webdriver.common.by import By
 
     try:
-        row = driver.find_element(By.CSS_SELECTOR, f'#servers tr[data-server="{server_id}"]')  # type: ignore[attr-defined]
+        row = driver.find_element(By.CSS_SELECTOR, f'#servers tr[data-server="{server_id}"]')
         return row.find_elements(By.TAG_NAME, "td")[2].text or False
     except (NoSuchElementException, StaleElementReferenceException, IndexError):
         return False
 
 
-def on_fresh(driver: object, by: str, selector: str, use: Any) -> Any:
+def on_fresh(driver: WebDriver, by: str, selector: str, use: Callable[[Any], Any]) -> Any:
     """`use(element)` on an element the page's refresh (every second) may replace at any moment: found anew until
     it holds."""
     from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
@@ -97,7 +102,7 @@ def test_the_dashboard_shows_a_server_provision_and_turn_active_when_the_clock_i
 
     driver = browser(offline=True)
     try:
-        driver.get(f"{mock.url}/_mockvps/ui/")  # type: ignore[attr-defined]
+        driver.get(f"{mock.url}/_mockvps/ui/")
         wait_for(driver, lambda d: status_of(d, 12345) == "active")
         created = httpx.post(
             f"{mock.url}/api/v1/servers/",
@@ -107,17 +112,17 @@ def test_the_dashboard_shows_a_server_provision_and_turn_active_when_the_clock_i
         wait_for(driver, lambda d: status_of(d, created["id"]) == "provisioning")
         row = on_fresh(driver, By.CSS_SELECTOR, f'#servers tr[data-server="{created["id"]}"]', lambda e: e.text)
         assert re.search(r"active in [45] min", row), row  # the time until the next transition
-        driver.find_element(By.ID, "advance-600").click()  # type: ignore[attr-defined]
+        driver.find_element(By.ID, "advance-600").click()
         wait_for(driver, lambda d: status_of(d, created["id"]) == "active")
-        journal = driver.find_element(By.ID, "journal").text  # type: ignore[attr-defined]
+        journal = driver.find_element(By.ID, "journal").text
         assert "POST /api/v1/servers/ 201" in journal
         on_fresh(driver, By.XPATH, "//table[@id='journal']//td[text()='POST']", lambda e: e.click() or True)
         wait_for(driver, lambda d: "from-the-test" in d.find_element(By.ID, "entry-answer").text)
         assert policy_violations(driver) == []  # the page works under the mock's content security policy
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        driver.save_screenshot(str(SCREENSHOTS / "dashboard.png"))  # type: ignore[attr-defined]
+        driver.save_screenshot(str(SCREENSHOTS / "dashboard.png"))
     finally:
-        driver.quit()  # type: ignore[attr-defined]
+        driver.quit()
 
 
 @pytest.mark.parametrize(
@@ -133,11 +138,11 @@ def test_the_documentation_renders_with_no_network(mock: Served, page: str, expe
 
     driver = browser(offline=True)
     try:
-        driver.get(mock.url + page)  # type: ignore[attr-defined]
-        wait_for(driver, lambda d: all(e in d.find_element(By.TAG_NAME, "body").get_attribute("innerHTML")
+        driver.get(mock.url + page)
+        wait_for(driver, lambda d: all(e in (d.find_element(By.TAG_NAME, "body").get_attribute("innerHTML") or "")
                                        for e in expected), timeout=30)  # fmt: skip
         assert policy_violations(driver) == []
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        driver.save_screenshot(str(SCREENSHOTS / f"{page.strip('/').replace('/', '-')}.png"))  # type: ignore[attr-defined]
+        driver.save_screenshot(str(SCREENSHOTS / f"{page.strip('/').replace('/', '-')}.png"))
     finally:
-        driver.quit()  # type: ignore[attr-defined]
+        driver.quit()

@@ -4,14 +4,26 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from mockvps.lifecycle import ACTIONS, SETTLES, Action, Delays, ServerStatus, apply, settle
+from mockvps.lifecycle import (
+    ACTIONS,
+    LIFECYCLE,
+    SETTLES,
+    Action,
+    ActionRule,
+    DelayKind,
+    Delays,
+    Lifecycle,
+    ServerStatus,
+    apply,
+    settle,
+)
 
 S = ServerStatus
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 DELAYS = Delays(provisioning=timedelta(seconds=120), action=timedelta(seconds=10))
 
 # The contract's table, written out independently of the module's own tables.
-ALLOWED = {
+ALLOWED: dict[tuple[Action, ServerStatus], ServerStatus] = {
     (Action.STOP, S.ACTIVE): S.STOPPING,
     (Action.START, S.STOPPED): S.STARTING,
     (Action.REBOOT, S.ACTIVE): S.REBOOTING,
@@ -82,3 +94,21 @@ def test_zero_delays_make_every_transition_immediate() -> None:
 
 def test_a_clock_that_went_backwards_leaves_status_alone() -> None:
     assert settle(S.PROVISIONING, T0, T0 - timedelta(hours=1), DELAYS) == (S.PROVISIONING, T0)
+
+
+def test_the_default_lifecycle_is_the_module_s_tables() -> None:
+    assert LIFECYCLE == Lifecycle() == Lifecycle(ACTIONS, SETTLES)
+    assert LIFECYCLE.actions is ACTIONS and LIFECYCLE.settles is SETTLES
+
+
+def test_a_lifecycle_with_other_tables_follows_them_and_leaves_the_module_s_alone() -> None:
+    rule = ACTIONS[Action.START]
+    looser = ActionRule({**rule.moves, S.ACTIVE: S.STARTING}, rule.refusals, rule.otherwise, rule.message)
+    other = Lifecycle(
+        actions={**ACTIONS, Action.START: looser}, settles={**SETTLES, S.STOPPING: (S.ACTIVE, DelayKind.ACTION)}
+    )
+    assert other.apply(Action.START, S.ACTIVE) is S.STARTING
+    assert other.settle(S.STOPPING, T0, T0 + DELAYS.action, DELAYS) == (S.ACTIVE, T0 + DELAYS.action)
+    with pytest.raises(ValueError, match="already running"):
+        apply(Action.START, S.ACTIVE)
+    assert settle(S.STOPPING, T0, T0 + DELAYS.action, DELAYS) == (S.STOPPED, T0 + DELAYS.action)

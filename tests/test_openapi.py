@@ -33,7 +33,8 @@ OPERATIONS = {
 
 @pytest.fixture(scope="module")
 def doc() -> dict[str, Any]:
-    return json.loads(COMMITTED.read_text(encoding="utf-8"))
+    committed: dict[str, Any] = json.loads(COMMITTED.read_text(encoding="utf-8"))
+    return committed
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
