@@ -6,9 +6,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.xdist_group("heavy")  # pins CPUs and loads them
 def test_the_benchmark_runs_and_reports() -> None:
     result = subprocess.run([sys.executable, "bench/run.py", "--quick", "--targets", "mockvps,ceiling"], cwd=ROOT,
                             capture_output=True, text=True, timeout=300)  # fmt: skip

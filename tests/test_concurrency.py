@@ -32,6 +32,7 @@ async def _many(url: str, requests: list[tuple[str, str, Any]], connections: int
         return await asyncio.gather(*(client.request(m, p, json=b) for m, p, b in requests))
 
 
+@pytest.mark.xdist_group("heavy")  # many clients at once: alone with the other heavy tests, not beside them
 def test_a_thousand_concurrent_creates_stay_exact(served: Served) -> None:
     answers = asyncio.run(_many(served.url, [("POST", "/api/v1/servers/", ORDER)] * 1000))
     assert [a.status_code for a in answers] == [201] * 1000
@@ -45,6 +46,7 @@ def test_a_thousand_concurrent_creates_stay_exact(served: Served) -> None:
     assert Decimal(account["balance"]) == Decimal("100000") - 1000 * Decimal("12.00")
 
 
+@pytest.mark.xdist_group("heavy")  # many clients at once: alone with the other heavy tests, not beside them
 def test_concurrent_actions_on_one_server_leave_it_in_a_contract_state(served: Served) -> None:
     path = "/api/v1/servers/12345/"
     mix = [("POST", path + "stop/", None), ("POST", path + "start/", None), ("POST", path + "reboot/", None),

@@ -10,6 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import httpx
+import pytest
 from fastapi.testclient import TestClient
 
 from mockvps.app import create_app
@@ -55,6 +56,7 @@ def test_a_refused_write_stores_nothing_and_a_reset_is_stored(tmp_path: Path) ->
     again.close()
 
 
+@pytest.mark.xdist_group("heavy")  # a stream of fsyncs
 def test_every_acknowledged_change_survives_sigkill(tmp_path: Path) -> None:
     args = ("--data-dir", str(tmp_path), "--provisioning-delay", "0", "--balance", "100000", "--log-level", "warning")
     server = Served(*args)

@@ -141,6 +141,7 @@ def contract_shaped(status: int, body: bytes) -> bool:
     return all(isinstance(v, list) and all(isinstance(m, str) for m in v) for v in payload.values())
 
 
+@pytest.mark.xdist_group("fuzz")  # the report reads what the fuzz counted: one worker, in file order
 @settings(max_examples=600, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 @given(
     template=st.sampled_from(TEMPLATES),
@@ -179,6 +180,7 @@ def _app() -> Any:
     return create_app(Settings(), clock=VirtualClock())
 
 
+@pytest.mark.xdist_group("fuzz")  # the report reads what the fuzz counted: one worker, in file order
 def test_report_how_many_inputs_the_fuzz_tried() -> None:
     """Runs after the fuzz (file order): writes its figures for the CI artefacts and the README."""
     assert tried["inputs"] >= 600
