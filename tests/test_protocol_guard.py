@@ -21,7 +21,7 @@ from tests.test_cli import Served
 
 TOKEN = "guard-token"
 AUTH = f"Authorization: Bearer {TOKEN}\r\n".encode()
-DETAIL = b"GET /api/v1/servers/12345/ HTTP/1.1\r\nHost: mock\r\n" + AUTH + b"\r\n"
+DETAIL = b"GET /api/v1/servers/12345/ HTTP/1.1\r\nHost: localhost\r\n" + AUTH + b"\r\n"
 MIB = 1024 * 1024
 
 
@@ -106,10 +106,12 @@ def served() -> Iterator[Served]:
 
 def test_a_70_kb_url_is_414_as_json_and_a_url_within_the_limit_is_served(served: Served) -> None:
     with Wire(served.url) as wire:
-        wire.send(b"GET /api/v1/servers/12345/?q=" + b"a" * 8000 + b" HTTP/1.1\r\nHost: mock\r\n" + AUTH + b"\r\n")
+        wire.send(b"GET /api/v1/servers/12345/?q=" + b"a" * 8000 + b" HTTP/1.1\r\nHost: localhost\r\n" + AUTH + b"\r\n")
         assert wire.answer().json()["id"] == 12345
     with Wire(served.url) as wire:
-        wire.send(b"GET /api/v1/servers/12345/?q=" + b"a" * 70_000 + b" HTTP/1.1\r\nHost: mock\r\n" + AUTH + b"\r\n")
+        wire.send(
+            b"GET /api/v1/servers/12345/?q=" + b"a" * 70_000 + b" HTTP/1.1\r\nHost: localhost\r\n" + AUTH + b"\r\n"
+        )
         assert_refused(wire.answer(), 414, "Request URL is longer than 8192 bytes.")
         assert wire.closed_by_server()
 
@@ -118,13 +120,13 @@ def test_the_url_limit_is_a_setting() -> None:
     server = Served("--max-url-size", "2048", "--log-level", "error")
     try:
         with Wire(server.url) as wire:
-            wire.send(b"GET /_mockvps/health?q=" + b"a" * 3000 + b" HTTP/1.1\r\nHost: mock\r\n\r\n")
+            wire.send(b"GET /_mockvps/health?q=" + b"a" * 3000 + b" HTTP/1.1\r\nHost: localhost\r\n\r\n")
             assert_refused(wire.answer(), 414, "Request URL is longer than 2048 bytes.")
     finally:
         server.stop()
 
 
-POST = b"POST /api/v1/servers/ HTTP/1.1\r\nHost: mock\r\nContent-Type: application/json\r\n" + AUTH
+POST = b"POST /api/v1/servers/ HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n" + AUTH
 BAD_CHUNK = POST + b"Transfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n"
 
 MALFORMED = {  # name: (the request, a word its refusal names)
@@ -137,12 +139,12 @@ MALFORMED = {  # name: (the request, a word its refusal names)
     ),
     "chunk-size-not-hex": (BAD_CHUNK, "chunk size"),
     "chunk-size-without-cr": (POST + b"Transfer-Encoding: chunked\r\n\r\n2\n{}\r\n0\r\n\r\n", "chunk size"),
-    "invalid-method": (b"G@T /api/v1/servers/ HTTP/1.1\r\nHost: mock\r\n\r\n", "method"),
-    "invalid-version": (b"GET /api/v1/servers/ HTTP/9.9\r\nHost: mock\r\n\r\n", "version"),
-    "header-without-colon": (b"GET /api/v1/servers/ HTTP/1.1\r\nHost: mock\r\nno colon here\r\n\r\n", "header"),
-    "nul-in-header-value": (b"GET /api/v1/servers/ HTTP/1.1\r\nHost: mock\r\nX-A: a\x00b\r\n\r\n", "header"),
-    "non-ascii-path": (b"GET /api/v1/servers/\xff/ HTTP/1.1\r\nHost: mock\r\n\r\n", "url"),
-    "unparsable-target": (b"GET http://[ HTTP/1.1\r\nHost: mock\r\n\r\n", "request target"),
+    "invalid-method": (b"G@T /api/v1/servers/ HTTP/1.1\r\nHost: localhost\r\n\r\n", "method"),
+    "invalid-version": (b"GET /api/v1/servers/ HTTP/9.9\r\nHost: localhost\r\n\r\n", "version"),
+    "header-without-colon": (b"GET /api/v1/servers/ HTTP/1.1\r\nHost: localhost\r\nno colon here\r\n\r\n", "header"),
+    "nul-in-header-value": (b"GET /api/v1/servers/ HTTP/1.1\r\nHost: localhost\r\nX-A: a\x00b\r\n\r\n", "header"),
+    "non-ascii-path": (b"GET /api/v1/servers/\xff/ HTTP/1.1\r\nHost: localhost\r\n\r\n", "url"),
+    "unparsable-target": (b"GET http://[ HTTP/1.1\r\nHost: localhost\r\n\r\n", "request target"),
 }
 
 
@@ -175,9 +177,13 @@ def test_pipelined_requests_are_counted_one_by_one_and_a_malformed_one_is_answer
 
 def test_a_small_head_with_a_big_body_is_served_and_a_big_head_is_refused_at_the_socket(served: Served) -> None:
     target = b"/api/v1/servers/12345/?q=".ljust(8192, b"a")
-    fields = sum(map(len, ["host", "mock", "authorization", f"Bearer {TOKEN}", "x-padding"]))  # what the app counts
+    fields = sum(
+        map(len, ["host", "localhost", "authorization", f"Bearer {TOKEN}", "x-padding"])
+    )  # what the app counts
     with Wire(served.url) as wire:  # a head at both limits: an 8 KiB URL and 16 KiB of header fields
-        wire.send(b"GET %s HTTP/1.1\r\nHost: mock\r\n%sX-Padding: %s\r\n\r\n" % (target, AUTH, b"p" * (16384 - fields)))
+        wire.send(
+            b"GET %s HTTP/1.1\r\nHost: localhost\r\n%sX-Padding: %s\r\n\r\n" % (target, AUTH, b"p" * (16384 - fields))
+        )
         assert wire.answer().status == 200
     order = {"name": "big-body", "plan_id": 1, "os_id": 5, "location": "us-west", "padding": "a" * 100_000}
     body = json.dumps(order).encode()
@@ -204,7 +210,7 @@ class Attacker:
     error: BaseException | None = None
 
     def run(self) -> None:
-        head = b"GET /api/v1/servers/12345/ HTTP/1.1\r\nHost: mock\r\nX-Padding: "
+        head = b"GET /api/v1/servers/12345/ HTTP/1.1\r\nHost: localhost\r\nX-Padding: "
         self.total = len(head) + self.size + 4
         with Wire(self.url) as wire:
             reader = threading.Thread(target=self._read, args=(wire,))
