@@ -61,13 +61,19 @@ class Secrets:
 
 
 def redact_headers(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    """Headers with every credential replaced; `Authorization` keeps its scheme (`Bearer [redacted]`)."""
+    """Headers with every credential replaced: `Authorization` keeps its scheme (`Bearer [redacted]`), a cookie
+    its name (`sessionid=[redacted]`)."""
     redacted = []
     for name, value in headers:
         lower = name.lower()
         if lower in ("authorization", "proxy-authorization"):
             scheme, _, secret = value.partition(" ")
             value = f"{scheme} {REDACTED}" if secret.strip() else scheme
+        elif lower == "cookie":
+            value = "; ".join(f"{p.partition('=')[0].strip()}={REDACTED}" for p in value.split(";") if p.strip())
+        elif lower == "set-cookie":
+            cookie, _, attributes = value.partition(";")
+            value = f"{cookie.partition('=')[0].strip()}={REDACTED}" + (f";{attributes}" if attributes else "")
         elif lower in SECRET_HEADERS:
             value = REDACTED
         redacted.append((name, value))

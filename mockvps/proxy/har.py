@@ -36,7 +36,7 @@ def _cookies(headers: list[tuple[str, str]], name: str) -> list[dict[str, str]]:
         if header.lower() == name:
             for part in value.split(";") if name == "cookie" else [value.split(";", 1)[0]]:
                 key = part.partition("=")[0].strip()
-                if key and key != "[redacted]":
+                if key:
                     cookies.append({"name": key, "value": "[redacted]"})
     return cookies
 

@@ -6,6 +6,7 @@ side), so that a CI job running its tests through the proxy fails on drift.
 
 from __future__ import annotations
 
+import logging
 import signal
 import socket
 import sys
@@ -88,6 +89,9 @@ def run_proxy(options: ProxyOptions) -> int:
     def finished(signum: int, frame: object) -> None:
         raise SystemExit(0)
 
+    # httpx logs each request's URL at INFO, query string included: never shown.
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     signal.signal(signal.SIGTERM, finished)
     signal.signal(signal.SIGINT, finished)
     observer.start()

@@ -28,6 +28,7 @@ from mockvps.proxy.validation import Route
 
 __all__ = ["ACTION_OPERATIONS", "Pending", "Seen", "Session"]
 
+_STATUSES = frozenset(s.value for s in ServerStatus)
 ACTION_OPERATIONS = {"startServer": Action.START, "stopServer": Action.STOP, "rebootServer": Action.REBOOT}
 
 
@@ -183,8 +184,8 @@ class Session:
                 found.add(operation, "updated-at-wrong", "`updated_at` went back")
             seen.updated_at = max(updated_at, seen.updated_at or updated_at)
         status = data.get("status")
-        if not isinstance(status, str) or began < seen.status_at:
-            return
+        if status not in _STATUSES or began < seen.status_at:
+            return  # an undocumented status is the validation's finding; transitions are judged on documented ones
         pending = seen.pending
         if pending is not None and pending.answered <= began:
             if status == ServerStatus.SUSPENDED or status == pending.path[-1]:

@@ -318,7 +318,8 @@ def _request_finding(error: BaseException) -> list[tuple[str, str]]:
         where = f"{error.location} parameter `{error.name}`"
         if any(isinstance(c, CastError) for c in _causes(error)):
             return [("wrong-type", f"{where}: not of its documented type")]
-        return _from_schema(_schema_errors(error), where) or [("invalid-value", f"{where}: {error}")]
+        why = "an empty value" if any("Empty" in type(c).__name__ for c in _causes(error)) else "cannot be read"
+        return _from_schema(_schema_errors(error), where) or [("invalid-value", f"{where}: {why}")]
     causes = list(_causes(error))
     if any(isinstance(c, MediaTypeNotFound) for c in causes):
         return [("wrong-content-type", "the body's `Content-Type` is not application/json")]
@@ -345,15 +346,12 @@ def _response_finding(error: BaseException, status: int, content_type: str) -> l
 
 
 def _place(root: str, path: Iterable[Any], name: str | None = None) -> str:
-    parts = [root] if root != "body" else []
-    for step in path:
-        if isinstance(step, int):
-            parts.append("[*]")
-        else:
-            parts.append(("." if parts else "") + str(step))
-    if name is not None:
-        parts.append(("." if parts else "") + name)
-    return "".join(parts) or "the body"
+    """Where in a body (`results[*].id`) or a parameter a finding is, as a report shows it."""
+    steps = "".join("[*]" if isinstance(step, int) else f".{step}" for step in path)
+    steps = (steps + (f".{name}" if name is not None else "")).lstrip(".")
+    if root == "body":
+        return f"`{steps}`" if steps else "the body"
+    return root + (f" at `{steps}`" if steps else "")
 
 
 _JSON_TYPES = {dict: "an object", list: "an array", str: "a string", bool: "a boolean", int: "an integer",
@@ -383,22 +381,22 @@ def _one(error: _SchemaError, root: str) -> list[tuple[str, str]]:
     extra = _EXTRA.search(error.message)
     if extra:
         names = re.findall(r"'([^']*)'", extra.group(1))
-        return [("extra-field", f"`{_place(root, error.absolute_path, n)}` is not documented") for n in names]
+        return [("extra-field", f"{_place(root, error.absolute_path, n)} is not documented") for n in names]
     if validator == "required":
         match = _REQUIRED.match(error.message)
         name = match.group(1) if match else "?"
-        return [("missing-field", f"`{_place(root, error.absolute_path, name)}` is missing")]
+        return [("missing-field", f"{_place(root, error.absolute_path, name)} is missing")]
     if validator == "type":
-        return [("wrong-type", f"`{place}`: {_json_type(error.instance)}, documented {error.validator_value}")]
+        return [("wrong-type", f"{place}: {_json_type(error.instance)}, documented {error.validator_value}")]
     if validator in ("enum", "const"):
         allowed = error.validator_value if validator == "enum" else [error.validator_value]
         shown = ", ".join(str(v) for v in allowed)
-        return [("undocumented-value", f"`{place}`: {error.instance!r} is not one of {shown}")]
+        return [("undocumented-value", f"{place}: {error.instance!r} is not one of {shown}")]
     if validator == "format":
-        return [("wrong-format", f"`{place}`: not a {error.validator_value}")]
+        return [("wrong-format", f"{place}: not a {error.validator_value}")]
     if validator in ("anyOf", "oneOf") and error.context:
         return _best_branch(error, root, place)
-    return [("invalid-value", f"`{place}`: outside the documented {validator} ({error.validator_value!r})")]
+    return [("invalid-value", f"{place}: outside the documented {validator} ({error.validator_value!r})")]
 
 
 def _best_branch(error: _SchemaError, root: str, place: str) -> list[tuple[str, str]]:
@@ -407,7 +405,7 @@ def _best_branch(error: _SchemaError, root: str, place: str) -> list[tuple[str, 
         branches.setdefault(sub.relative_schema_path[0] if sub.relative_schema_path else 0, []).append(sub)
     if all(len(b) == 1 and b[0].validator == "type" and not b[0].relative_path for b in branches.values()):
         documented = " or ".join(_documented_types(b[0].validator_value) for b in branches.values())
-        return [("wrong-type", f"`{place}`: {_json_type(error.instance)}, documented {documented}")]
+        return [("wrong-type", f"{place}: {_json_type(error.instance)}, documented {documented}")]
     # The branch that fits best: the fewest errors, type mismatches counting as worst.
     best = min(branches.values(), key=lambda b: (sum(e.validator == "type" and not e.relative_path for e in b), len(b)))
     return _from_schema(best, root)
