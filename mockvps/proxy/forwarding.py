@@ -1,12 +1,12 @@
 """The proxy as an ASGI app: every request forwarded unchanged, every answer streamed back unchanged.
 
-httpx sends the request to the upstream as it arrives (its body streamed when it has one) and the answer is
-passed on chunk by chunk as raw bytes (compressed stays compressed); a copy of each body, up to
+httpx's transport sends the request to the upstream as it arrives (its body streamed when it has one) and the
+answer is passed on chunk by chunk as raw bytes (compressed stays compressed); a copy of each body, up to
 `KEPT_BODY_BYTES`, goes with the exchange to the checks once the answer is complete. Only hop-by-hop headers
 (RFC 9110: Connection and what it names, Keep-Alive, Transfer-Encoding, ...) and Host are not passed on.
-httpx adds no header of its own, keeps no cookies and follows no redirect. When the upstream cannot be
-reached, breaks the connection or does not answer within the timeout, the client gets a JSON 502 naming the
-cause, and the checks an exchange without an answer.
+Nothing is added: no header of the proxy's own, no cookie kept from an earlier answer, no redirect followed.
+When the upstream cannot be reached, breaks the connection or does not answer within the timeout, the client
+gets a JSON 502 naming the cause, and the checks an exchange without an answer.
 
 The proxy answers two things itself: `GET /_mockvps/drift` (the report so far, as drift.json has it; with
 `?format=markdown` as drift.md) and the dashboard under `/_mockvps/ui/` (whose drift panel reads that report;
@@ -15,15 +15,13 @@ its other panels call a mock's control API, which is forwarded like anything els
 
 from __future__ import annotations
 
-import asyncio
 import errno
 import mimetypes
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from http.cookiejar import CookieJar, CookiePolicy
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import httpx
 import orjson
@@ -40,30 +38,11 @@ __all__ = ["DRIFT_PATH", "HOP_BY_HOP", "UI_PREFIX", "ProxyApp", "bad_gateway"]
 DRIFT_PATH = "/_mockvps/drift"
 UI_PREFIX = "/_mockvps/ui"
 UI = Path(__file__).resolve().parents[1] / "ui"
+_SHARDS = 8
 HOP_BY_HOP = frozenset(
     {"connection", "keep-alive", "proxy-authenticate", "proxy-connection", "te", "trailer", "transfer-encoding",
      "upgrade"}
 )  # fmt: skip
-
-
-class _NoCookies(CookiePolicy):
-    """The proxy is no browser: it keeps no cookie and adds none (a client's own Cookie header passes as is)."""
-
-    netscape = True
-    rfc2965 = False
-    hide_cookie2 = False
-
-    def set_ok(self, cookie: Any, request: Any) -> bool:
-        return False
-
-    def return_ok(self, cookie: Any, request: Any) -> bool:
-        return False
-
-    def domain_return_ok(self, domain: str, request: Any) -> bool:
-        return False
-
-    def path_return_ok(self, path: str, request: Any) -> bool:
-        return False
 
 
 def bad_gateway(exc: httpx.HTTPError, upstream: str, timeout: float) -> str:
@@ -97,34 +76,36 @@ class ProxyApp:
         self.report = report
         self.timeout = timeout
         self.secrets = Secrets()
-        self._client: httpx.AsyncClient | None = None
+        self._timeouts = httpx.Timeout(timeout, connect=min(timeout, 10.0)).as_dict()
+        self._transports: list[httpx.AsyncHTTPTransport] = []
 
-    @property
-    def client(self) -> httpx.AsyncClient:
-        if self._client is None:
-            client = httpx.AsyncClient(
-                timeout=httpx.Timeout(self.timeout, connect=min(self.timeout, 10.0)),
-                follow_redirects=False,
-                cookies=CookieJar(policy=_NoCookies()),
-                limits=httpx.Limits(max_connections=200, max_keepalive_connections=64),
-            )
-            for name in list(client.headers):  # httpx's own defaults (User-Agent, Accept, ...): the client's only
-                del client.headers[name]
-            self._client = client
-        return self._client
+    def transport(self, scope: Scope) -> httpx.AsyncHTTPTransport:
+        """The upstream connections for a client connection.
+
+        httpx's transport, not its client: a client would add headers of its own (User-Agent, Accept, ...), keep
+        cookies and could follow redirects, none of which a proxy may do. Client connections are spread over a
+        few transports (by the client's address): one connection pool for all of them costs more per request
+        the more requests are in flight.
+        """
+        if not self._transports:
+            limits = httpx.Limits(max_connections=32, max_keepalive_connections=16)
+            self._transports = [httpx.AsyncHTTPTransport(limits=limits, trust_env=True) for _ in range(_SHARDS)]
+        return self._transports[hash(tuple(scope.get("client") or ())) % _SHARDS]
 
     async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        for transport in self._transports:
+            await transport.aclose()
+        self._transports = []
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
             while True:
                 message = await receive()
                 if message["type"] == "lifespan.startup":
+                    self.observer.start()
                     await send({"type": "lifespan.startup.complete"})
                 elif message["type"] == "lifespan.shutdown":
+                    await self.observer.aclose()
                     await self.aclose()
                     await send({"type": "lifespan.shutdown.complete"})
                     return
@@ -169,15 +150,16 @@ class ProxyApp:
                     return
 
         has_body = any(n.lower() in ("content-length", "transfer-encoding") for n, _ in headers)
-        request = self.client.build_request(method, url, headers=sent, content=body() if has_body else None)
+        request = httpx.Request(method, url, headers=sent, content=body() if has_body else None,
+                                extensions={"timeout": self._timeouts})  # fmt: skip
         try:
-            response = await self.client.send(request, stream=True)
+            response = await self.transport(scope).handle_async_request(request)
         except httpx.HTTPError as exc:
             exchange.error = bad_gateway(exc, self.upstream, self.timeout)
             payload = orjson.dumps({"detail": exchange.error})
             await _answer(send, 502, payload, "application/json")
             self._finish(exchange, kept, clock)
-            await self._hand_over(exchange)
+            self.observer.put(exchange)
             return
         exchange.status = response.status_code
         exchange.http_version = response.http_version.removeprefix("HTTP/")
@@ -203,21 +185,17 @@ class ProxyApp:
             exchange.response_body = self.secrets.scrub_bytes(bytes(received[:KEPT_BODY_BYTES]))
             exchange.response_complete = len(received) <= KEPT_BODY_BYTES
             self._finish(exchange, kept, clock)
-            await self._hand_over(exchange)
+            self.observer.put(exchange)
 
     def _finish(self, exchange: Exchange, kept: bytearray, clock: float) -> None:
         exchange.request_body = self.secrets.scrub_bytes(bytes(kept[:KEPT_BODY_BYTES]))
         exchange.request_complete = len(kept) <= KEPT_BODY_BYTES
         exchange.duration = time.monotonic() - clock
 
-    async def _hand_over(self, exchange: Exchange) -> None:
-        if not self.observer.put(exchange):  # the checks fell behind: wait for room rather than skip one
-            await asyncio.to_thread(self.observer.queue.put, exchange)
-
     # -- the proxy's own answers ---------------------------------------------------------------------------------
 
     async def _drift(self, scope: Scope, send: Send) -> None:
-        await asyncio.to_thread(self.observer.drain)
+        await self.observer.drain()
         if b"format=markdown" in scope["query_string"]:
             body, media = self.report.markdown().encode(), "text/markdown; charset=utf-8"
         else:

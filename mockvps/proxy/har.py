@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
 from collections import deque
 from datetime import UTC
 from http import HTTPStatus
@@ -112,26 +113,30 @@ class HarRecorder:
         self.size = 0
         self.dropped = 0
         self.dirty = True
+        self.lock = threading.Lock()
+        """Entries are added on the event loop and written from a thread."""
 
     def add(self, exchange: Exchange) -> None:
         text = json.dumps(har_entry(exchange), ensure_ascii=False)
-        self.entries.append((len(text), text))
-        self.size += len(text)
-        while self.size > self.max_bytes and len(self.entries) > 1:
-            size, _ = self.entries.popleft()
-            self.size -= size
-            self.dropped += 1
-        self.dirty = True
+        with self.lock:
+            self.entries.append((len(text), text))
+            self.size += len(text)
+            while self.size > self.max_bytes and len(self.entries) > 1:
+                size, _ = self.entries.popleft()
+                self.size -= size
+                self.dropped += 1
+            self.dirty = True
 
     def write(self) -> None:
-        if not self.dirty:
-            return
+        with self.lock:
+            if not self.dirty:
+                return
+            entries, dropped = [text for _, text in self.entries], self.dropped
+            self.dirty = False
         creator = json.dumps({"name": "mockvps proxy", "version": self.version})
-        comment = f"the oldest {self.dropped} entries were dropped to stay under {self.max_bytes} bytes"
+        comment = f"the oldest {dropped} entries were dropped to stay under {self.max_bytes} bytes"
         head = f'{{"log": {{"version": "1.2", "creator": {creator}, "pages": [], '
-        if self.dropped:
+        if dropped:
             head += f'"comment": {json.dumps(comment)}, '
-        body = ",\n".join(text for _, text in self.entries)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        write_atomically(self.path, head + '"entries": [\n' + body + "\n]}}\n")
-        self.dirty = False
+        write_atomically(self.path, head + '"entries": [\n' + ",\n".join(entries) + "\n]}}\n")

@@ -1,18 +1,22 @@
-"""The checks, off the request path: a thread takes each finished exchange in the order they finished.
+"""The checks, off the request path: each finished exchange is checked after its answer has gone out, in order.
 
-Forwarding hands an exchange over once its answer has gone to the client, so validation never delays an
-answer; only a full queue (`QUEUE_SIZE` exchanges waiting) makes forwarding wait, so that no exchange goes
-unchecked. The thread validates the request and the answer (`validation.Contract`), runs the session checks
-(`session.Session`), counts the departures (`report.DriftReport`), records the exchange (`har.HarRecorder`), and
-writes the report and the recording at most once a second while anything changed, and once more when it stops.
+Forwarding hands an exchange over once the client has the whole answer; a task on the same event loop takes
+them in the order they finished, so validation never delays an answer it belongs to. It validates the request
+and the answer (`validation.Contract`), runs the session checks (`session.Session`), counts the departures
+(`report.DriftReport`) and records the exchange (`har.HarRecorder`). A verdict of openapi-core takes a few
+milliseconds, a remembered one some microseconds (identical exchanges, such as a client's polling, share
+one), so checking stays on the event loop: a thread of its own would contend for the interpreter with the
+forwarding on every exchange. The report and the recording are written from a thread, at most once a second
+while anything changed, and once more when the proxy stops.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
-import queue
-import threading
 import time
+from collections import deque
 from pathlib import Path
 
 import orjson
@@ -23,15 +27,16 @@ from mockvps.proxy.report import DriftReport
 from mockvps.proxy.session import Session
 from mockvps.proxy.validation import Contract
 
-__all__ = ["CHECKED_PREFIX", "QUEUE_SIZE", "Observer"]
+__all__ = ["CHECKED_PREFIX", "CONTROL_PREFIX", "Observer"]
 
 log = logging.getLogger("mockvps.proxy")
 
-QUEUE_SIZE = 1000
 CHECKED_PREFIX = "/api/"
 """Requests under this prefix are the API's, checked against the document; the rest is only forwarded."""
 CONTROL_PREFIX = "/_mockvps/"
 _WRITE_EVERY = 1.0
+_BATCH = 32
+"""Exchanges checked before the loop gets a turn for forwarding."""
 
 
 class Observer:
@@ -42,55 +47,74 @@ class Observer:
         self.report = report
         self.report_dir = report_dir
         self.recorder = recorder
-        self.queue: queue.Queue[Exchange | None] = queue.Queue(maxsize=QUEUE_SIZE)
+        self.pending: deque[Exchange] = deque()
         self._dirty = True
         self._written = 0.0
-        self._thread = threading.Thread(target=self._run, name="mockvps-proxy-checks", daemon=True)
+        self._wake: asyncio.Event | None = None
+        self._idle: asyncio.Event | None = None
+        self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
-        self._thread.start()
+        """Start checking on the running event loop (the proxy's lifespan start-up)."""
+        self._wake, self._idle = asyncio.Event(), asyncio.Event()
+        self._idle.set()
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="mockvps-proxy-checks")
 
-    def put(self, exchange: Exchange) -> bool:
-        """Hand an exchange over; False when the queue is full (the caller waits and tries again)."""
-        try:
-            self.queue.put_nowait(exchange)
-        except queue.Full:
-            return False
-        return True
+    def put(self, exchange: Exchange) -> None:
+        """Hand a finished exchange over."""
+        self.pending.append(exchange)
+        if self._wake is not None and self._idle is not None:
+            self._idle.clear()
+            self._wake.set()
 
-    def drain(self) -> None:
+    async def drain(self) -> None:
         """Wait until every exchange handed over so far is checked (for a reader of the live report)."""
-        self.queue.join()
+        if self._idle is not None and self._task is not None and not self._task.done():
+            await self._idle.wait()
+        else:
+            self._check_pending()
+
+    async def aclose(self) -> None:
+        """Stop the task (the proxy's lifespan shutdown); `stop` does the rest."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
 
     def stop(self) -> None:
-        """Check what is left, write the report and the recording a last time, and end the thread."""
-        if self._thread.is_alive():
-            self.queue.put(None)
-            self._thread.join()
+        """Check what is left and write the report and the recording a last time."""
+        self._check_pending()
         self._write(force=True)
 
-    def _run(self) -> None:
+    async def _run(self) -> None:
+        assert self._wake is not None and self._idle is not None
         while True:
-            try:
-                exchange = self.queue.get(timeout=_WRITE_EVERY)
-            except queue.Empty:
-                self._write()
-                continue
-            try:
-                if exchange is None:
-                    return
-                self.check(exchange)
-            except Exception:  # a bug in the checks must not stop the proxy from forwarding
-                log.exception(
-                    "checking %s %s failed", exchange.method if exchange else "", exchange.path if exchange else ""
-                )
-            finally:
-                self.queue.task_done()
-            if time.monotonic() - self._written >= _WRITE_EVERY:
-                self._write()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=_WRITE_EVERY)
+            self._wake.clear()
+            while self.pending:
+                for _ in range(min(_BATCH, len(self.pending))):
+                    self._check_one(self.pending.popleft())
+                await asyncio.sleep(0)
+            self._idle.set()
+            if self._dirty and time.monotonic() - self._written >= _WRITE_EVERY:
+                self._dirty = False
+                self._written = time.monotonic()
+                await asyncio.to_thread(self._write, True)
+
+    def _check_pending(self) -> None:
+        while self.pending:
+            self._check_one(self.pending.popleft())
+
+    def _check_one(self, exchange: Exchange) -> None:
+        try:
+            self.check(exchange)
+        except Exception:  # a bug in the checks must not stop the proxy from forwarding
+            log.exception("mockvps proxy: checking %s %s failed", exchange.method, exchange.path)
 
     def check(self, exchange: Exchange) -> None:
-        """All checks of one exchange, in this thread (or in a test, directly)."""
+        """All checks of one exchange."""
         if self.recorder is not None:
             self.recorder.add(exchange)
         self._dirty = True

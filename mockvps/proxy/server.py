@@ -94,7 +94,6 @@ def run_proxy(options: ProxyOptions) -> int:
         logging.getLogger(name).setLevel(logging.WARNING)
     signal.signal(signal.SIGTERM, finished)
     signal.signal(signal.SIGINT, finished)
-    observer.start()
     # No access log: a query string may carry what a token should never be written next to.
     config = uvicorn.Config(app, log_level=options.log_level, access_log=False, server_header=False,
                             date_header=False, timeout_graceful_shutdown=2)  # fmt: skip
