@@ -5,6 +5,7 @@ adds to a request when it stands in front of mockvps.
     python bench/run.py                 # the full run: about 7 minutes
     python bench/run.py --quick         # a smoke run: seconds, no Prism
     python bench/run.py --duration 5 --targets mockvps,proxy,ceiling
+    python bench/run.py --targets mockvps,proxy --workloads detail   # what the proxy adds to GET detail
 
 Servers run pinned to CPU 0 and the load generator to CPU 1 (when there are two). Every request goes to
 127.0.0.1; every loop is bounded in time. It prints figures; it asserts nothing about speed.
@@ -293,6 +294,11 @@ def main() -> int:
         action="store_true",
         help="a smoke run: 1 s per workload, 16 connections, no Prism, no 10,000 or 100,000 servers",
     )
+    parser.add_argument(
+        "--workloads",
+        default="detail,list100,list10000,create,session,100k",
+        help="which to run (default all): detail, list100, list10000, create, session, 100k",
+    )
     parser.add_argument("--mockvps-args", default="", help="extra flags for mockvps serve (e.g. --data-dir X)")
     args = parser.parse_args()
     if args.quick:
@@ -302,6 +308,7 @@ def main() -> int:
         print("wrk is needed: apt-get install wrk", file=sys.stderr)
         return 2
     chosen = args.targets.split(",")
+    wanted = set(args.workloads.split(","))
     connections = [int(c) for c in args.connections.split(",")]
     if "prism" in chosen and not PRISM.exists():
         print(f"installing Prism {PRISM_VERSION} into bench/.prism ...", file=sys.stderr)
@@ -383,7 +390,8 @@ def main() -> int:
             tokens = {"detail": TOKEN, "list100": TOKEN, "list10000": TOKEN, "create": TOKEN}
             if target.stateful:
                 tokens["list100"] = seed_account(target.port, "bench-100", 100)
-                tokens["list10000"] = seed_account(target.port, "bench-10000", 100 if args.quick else 10_000)
+                many = 10_000 if "list10000" in wanted and not args.quick else 100
+                tokens["list10000"] = seed_account(target.port, "bench-10000", many)
                 tokens["create"] = seed_account(target.port, "bench-create", 0)
                 captured = {
                     "detail": request(target.port, "GET", "/api/v1/servers/12345/"),
@@ -401,7 +409,7 @@ def main() -> int:
                 ("POST create", "POST", "/api/v1/servers/?bench=create", "create", ORDER),
             ]
             for label, method, path, kind, body in workloads:
-                if target.workloads is not None and kind not in target.workloads:
+                if (target.workloads is not None and kind not in target.workloads) or kind not in wanted:
                     continue
                 # With the proxy in the run, GET detail on one connection too: the latency it adds to one request.
                 single = [1] if kind == "detail" and "proxy" in chosen and key in ("mockvps", "proxy") else []
@@ -414,7 +422,7 @@ def main() -> int:
                     print(f"  {target.name:<22} {label:<20} {conns:>3} conns {result['rps']:>9,.0f} req/s", flush=True)
                     if target.stateful and kind == "create":
                         request(target.port, "POST", "/_mockvps/accounts/bench-create/reset")
-            if key not in ("ceiling", "proxy"):
+            if key not in ("ceiling", "proxy") and "session" in wanted:
                 os.sched_setaffinity(0, {int(LOAD_CPU)}) if (os.cpu_count() or 1) > 1 else None
                 result = asyncio.run(sessions(target.port, TOKEN, args.duration, 16))
                 rows.append((target.name, "mixed session", 16, result))
@@ -422,7 +430,7 @@ def main() -> int:
             facts["rss_loaded_mb"] = rss_mb(target.process.pid)  # type: ignore[union-attr]
         if key != "proxy":
             facts["startup_s"] = target.startup_seconds(5)
-    if "mockvps" in chosen and not args.quick:
+    if "mockvps" in chosen and not args.quick and "100k" in wanted:
         mock = targets["mockvps"]
         with mock.running():
             token = seed_account(mock.port, "bench-100k", 0)

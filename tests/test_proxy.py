@@ -522,3 +522,13 @@ def test_the_dashboard_shows_the_drift_through_the_proxy() -> None:
         driver.quit()  # type: ignore[attr-defined]
         proxy.stop()
         upstream.stop()
+
+
+def test_the_readme_names_every_kind_of_departure_with_its_severity() -> None:
+    from mockvps.departures import KINDS
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    listing = text[text.index("The kinds, shared with") :].split("\n\n", 1)[0]
+    errors_part, _, warnings_part = listing.partition("warnings ")
+    for kind in KINDS.values():
+        assert f"`{kind.name}`" in (errors_part if kind.severity.value == "error" else warnings_part), kind.name
