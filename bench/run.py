@@ -242,6 +242,37 @@ async def sessions(port: int, token: str, seconds: float, concurrency: int) -> d
     }
 
 
+def interleaved(direct_port: int, proxy_port: int, requests: int) -> dict[str, float]:
+    """GET detail on one keep-alive connection each, straight to mockvps and through the proxy in turns (so both
+    see the same moment of a busy machine): the latency the proxy adds to one request."""
+
+    def timed(conn: http.client.HTTPConnection) -> float:
+        started = time.perf_counter()
+        conn.request("GET", "/api/v1/servers/12345/", headers={"Authorization": f"Bearer {TOKEN}"})
+        conn.getresponse().read()
+        return time.perf_counter() - started
+
+    direct = http.client.HTTPConnection("127.0.0.1", direct_port, timeout=30)
+    proxied = http.client.HTTPConnection("127.0.0.1", proxy_port, timeout=30)
+    times: tuple[list[float], list[float]] = ([], [])
+    try:
+        for i in range(requests + 50):
+            pair = (timed(direct), timed(proxied))
+            if i >= 50:  # warm-up
+                times[0].append(pair[0])
+                times[1].append(pair[1])
+    finally:
+        direct.close()
+        proxied.close()
+    at = {name: sorted(t) for name, t in zip(("direct", "proxy"), times, strict=True)}
+    result = {}
+    for name, q in (("p50", 0.5), ("p99", 0.99)):
+        for who in ("direct", "proxy"):
+            result[f"{who}_{name}_ms"] = at[who][int(len(at[who]) * q)] * 1000
+        result[f"added_{name}_ms"] = result[f"proxy_{name}_ms"] - result[f"direct_{name}_ms"]
+    return result
+
+
 def drain(port: int) -> None:
     """Wait until the server has worked off what the last load left queued (bounded: 30 s)."""
     deadline = time.monotonic() + 30
@@ -427,6 +458,9 @@ def main() -> int:
                 result = asyncio.run(sessions(target.port, TOKEN, args.duration, 16))
                 rows.append((target.name, "mixed session", 16, result))
                 print(f"  {target.name:<22} {'mixed session':<20}  16 conns {result['rps']:>9,.0f} req/s", flush=True)
+            if key == "proxy" and target.upstream is not None:
+                os.sched_setaffinity(0, {int(LOAD_CPU)}) if (os.cpu_count() or 1) > 1 else None
+                facts.update(interleaved(target.upstream.port, target.port, 200 if args.quick else 2000))
             facts["rss_loaded_mb"] = rss_mb(target.process.pid)  # type: ignore[union-attr]
         if key != "proxy":
             facts["startup_s"] = target.startup_seconds(5)
@@ -497,6 +531,13 @@ def ratios(rows: list[tuple[str, str, int, dict[str, float]]], extra: dict[str, 
                 f"p50 +{proxied['p50_ms'] - direct['p50_ms']:.2f} ms, "
                 f"p99 +{proxied['p99_ms'] - direct['p99_ms']:.2f} ms ({speeds})"
             )
+    added = extra.get("mockvps proxy -> mockvps", {})
+    if "added_p50_ms" in added:
+        print(
+            f"  mockvps proxy adds to one GET detail (one connection, in turns with mockvps direct): "
+            f"p50 +{added['added_p50_ms']:.2f} ms ({added['direct_p50_ms']:.2f} -> {added['proxy_p50_ms']:.2f}), "
+            f"p99 +{added['added_p99_ms']:.2f} ms ({added['direct_p99_ms']:.2f} -> {added['proxy_p99_ms']:.2f})"
+        )
     errors = sum(int(r["errors"]) for n, _, _, r in rows if n == "mockvps")
     print(f"  mockvps errors under load: {errors}")
     mock = extra.get("mockvps", {})
