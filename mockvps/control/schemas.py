@@ -30,6 +30,7 @@ __all__ = [
     "ServerSeed",
     "ServerState",
     "SshKeyEntry",
+    "UsageSpec",
 ]
 
 

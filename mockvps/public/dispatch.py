@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
     from mockvps.shared.state import MockState
 
-__all__ = ["PUBLIC_PREFIX", "PublicAPI"]
+__all__ = ["PUBLIC_PREFIX", "PublicAPI", "Resource"]
 
 log = logging.getLogger("mockvps")
 
