@@ -164,10 +164,16 @@ def _proxy(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         "transition_timeout": args.transition_timeout,
     }
     options = ProxyOptions(
-        upstream=args.upstream, host=args.host, port=args.port, report=args.report, record=args.record,
-        document=args.document, fail_on_drift=args.fail_on_drift, log_level=args.log_level,
+        upstream=args.upstream,
+        host=args.host,
+        port=args.port,
+        report=args.report,
+        record=args.record,
+        document=args.document,
+        fail_on_drift=args.fail_on_drift,
+        log_level=args.log_level,
         **{key: value for key, value in given.items() if value is not None},
-    )  # fmt: skip
+    )
     return run_proxy(options)
 
 

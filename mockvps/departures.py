@@ -169,9 +169,13 @@ class Tally:
         known = self.departures.get(departure.key)
         if known is None:
             self.departures[departure.key] = Departure(
-                departure.side, departure.operation, departure.kind, departure.detail, departure.example,
+                departure.side,
+                departure.operation,
+                departure.kind,
+                departure.detail,
+                departure.example,
                 departure.count,
-            )  # fmt: skip
+            )
         else:
             known.count += departure.count
             if known.example is None:

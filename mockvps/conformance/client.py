@@ -167,6 +167,8 @@ class Api:
         if not isinstance(detail, dict) or "status" not in detail:
             raise seen("missing-field", f"{where}: `status` is missing")
         if detail["status"] not in documented_statuses():
-            raise seen("undocumented-value", f"{where}: `status` is {detail['status']!r}, which the documentation "
-                                             "does not have")  # fmt: skip
+            raise seen(
+                "undocumented-value",
+                f"{where}: `status` is {detail['status']!r}, which the documentation does not have",
+            )
         return detail

@@ -103,8 +103,9 @@ def servers_of_recording(recording: dict[str, Any]) -> dict[int, dict[str, Any]]
     return servers
 
 
-def snapshot_from_recording(recording: dict[str, Any], token: str, balance: str, catalog: Catalog,
-                            now: datetime) -> dict[str, Any]:  # fmt: skip
+def snapshot_from_recording(
+    recording: dict[str, Any], token: str, balance: str, catalog: Catalog, now: datetime
+) -> dict[str, Any]:
     """A snapshot whose default account (`token`) holds the servers the recording last saw."""
     servers = servers_of_recording(recording)
     extended: dict[str, Any] = dict(catalog_to_dict(catalog))
@@ -129,23 +130,36 @@ def snapshot_from_recording(recording: dict[str, Any], token: str, balance: str,
             images[os_id] = {"id": os_id, "name": str(image.get("name", f"image {os_id}"))}
         if location not in locations:
             locations.append(location)
-        records.append({
-            "id": server_id, "name": seen.get("name") or f"server-{server_id}", "hostname": seen.get("hostname"),
-            "plan_id": plan_id, "os_id": os_id, "location": location,
-            "backups_enabled": bool(seen.get("backups_enabled", False)), "status": status,
-            "since": now.astimezone(UTC).isoformat().replace("+00:00", "Z"),
-            "created_at": seen.get("created_at"), "updated_at": seen.get("updated_at", seen.get("created_at")),
-            "ipv4": seen.get("ip_address"), "ipv6": seen.get("ipv6_address"),
-            "activated": seen.get("ip_address") is not None,
-            "usage": _usage(seen.get("resource_usage")),
-        })  # fmt: skip
+        records.append(
+            {
+                "id": server_id,
+                "name": seen.get("name") or f"server-{server_id}",
+                "hostname": seen.get("hostname"),
+                "plan_id": plan_id,
+                "os_id": os_id,
+                "location": location,
+                "backups_enabled": bool(seen.get("backups_enabled", False)),
+                "status": status,
+                "since": now.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+                "created_at": seen.get("created_at"),
+                "updated_at": seen.get("updated_at", seen.get("created_at")),
+                "ipv4": seen.get("ip_address"),
+                "ipv6": seen.get("ipv6_address"),
+                "activated": seen.get("ip_address") is not None,
+                "usage": _usage(seen.get("resource_usage")),
+            }
+        )
     _address(records, "ipv4", ipv4)
     _address(records, "ipv6", ipv6)
     account: dict[str, Any] = {"name": "default", "tokens": [token], "balance": balance, "servers": records}
     grown = (len(plans), len(images), len(locations))
     if grown != (len(extended["plans"]), len(extended["os_images"]), len(extended["locations"])):
-        account["catalog"] = {**extended, "plans": list(plans.values()), "os_images": list(images.values()),
-                              "locations": locations}  # fmt: skip
+        account["catalog"] = {
+            **extended,
+            "plans": list(plans.values()),
+            "os_images": list(images.values()),
+            "locations": locations,
+        }
     return {"version": SNAPSHOT_VERSION, "accounts": [account]}
 
 

@@ -112,9 +112,15 @@ class Exchange:
     ) -> Exchange:
         authorization = next((v for n, v in headers if n.lower() == "authorization"), None)
         return cls(
-            method=method, path=path, query=query, request_headers=redact_headers(headers), request_body=b"",
-            started=started, upstream=upstream, credential=_credential(authorization) if authorization else None,
-        )  # fmt: skip
+            method=method,
+            path=path,
+            query=query,
+            request_headers=redact_headers(headers),
+            request_body=b"",
+            started=started,
+            upstream=upstream,
+            credential=_credential(authorization) if authorization else None,
+        )
 
     def request_header(self, name: str) -> str | None:
         return _header(self.request_headers, name)

@@ -40,9 +40,17 @@ UI_PREFIX = "/_mockvps/ui"
 UI = Path(__file__).resolve().parents[1] / "ui"
 _SHARDS = 8
 HOP_BY_HOP = frozenset(
-    {"connection", "keep-alive", "proxy-authenticate", "proxy-connection", "te", "trailer", "transfer-encoding",
-     "upgrade"}
-)  # fmt: skip
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+    }
+)
 
 
 def bad_gateway(exc: httpx.HTTPError, upstream: str, timeout: float) -> str:
@@ -152,8 +160,9 @@ class ProxyApp:
                     return
 
         has_body = any(n.lower() in ("content-length", "transfer-encoding") for n, _ in headers)
-        request = httpx.Request(method, url, headers=sent, content=body() if has_body else None,
-                                extensions={"timeout": self._timeouts})  # fmt: skip
+        request = httpx.Request(
+            method, url, headers=sent, content=body() if has_body else None, extensions={"timeout": self._timeouts}
+        )
         try:
             response = await self.transport(scope).handle_async_request(request)
         except httpx.HTTPError as exc:
@@ -171,8 +180,13 @@ class ProxyApp:
         exchange.response_headers = redact_headers(passed)
         received = bytearray()
         try:
-            await send({"type": "http.response.start", "status": response.status_code,
-                        "headers": [(n.encode("latin-1"), v.encode("latin-1")) for n, v in passed]})  # fmt: skip
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": response.status_code,
+                    "headers": [(n.encode("latin-1"), v.encode("latin-1")) for n, v in passed],
+                }
+            )
             # Each chunk goes on as it comes; with a Content-Length, the chunk that completes it ends the answer
             # (one write fewer per answer than an empty closing one).
             length = response.headers.get("content-length")
@@ -231,8 +245,15 @@ def _hop_by_hop(headers: list[tuple[str, str]]) -> set[str]:
     return set(HOP_BY_HOP) | named
 
 
-async def _answer(send: Send, status: int, body: bytes, media: str | None, *, length: int | None = None,
-                  extra: list[tuple[bytes, bytes]] | None = None) -> None:  # fmt: skip
+async def _answer(
+    send: Send,
+    status: int,
+    body: bytes,
+    media: str | None,
+    *,
+    length: int | None = None,
+    extra: list[tuple[bytes, bytes]] | None = None,
+) -> None:
     headers = [(b"content-length", str(len(body) if length is None else length).encode())]
     if media:
         headers.append((b"content-type", media.encode()))

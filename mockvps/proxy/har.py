@@ -72,8 +72,11 @@ def har_entry(exchange: Exchange) -> dict[str, Any]:
     }
     if exchange.request_body:
         posted = _content(exchange.request_body, mime, exchange.request_complete)
-        request["postData"] = {"mimeType": mime, "text": posted.get("text", ""), **({"comment": posted["comment"]}
-                               if "comment" in posted else {})}  # fmt: skip
+        request["postData"] = {
+            "mimeType": mime,
+            "text": posted.get("text", ""),
+            **({"comment": posted["comment"]} if "comment" in posted else {}),
+        }
     status = exchange.status or 0
     response_mime = exchange.response_header("content-type") or ""
     try:

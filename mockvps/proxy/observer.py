@@ -40,8 +40,14 @@ _BATCH = 32
 
 
 class Observer:
-    def __init__(self, contract: Contract, session: Session, report: DriftReport, report_dir: Path | None,
-                 recorder: HarRecorder | None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        contract: Contract,
+        session: Session,
+        report: DriftReport,
+        report_dir: Path | None,
+        recorder: HarRecorder | None,
+    ) -> None:
         self.contract = contract
         self.session = session
         self.report = report

@@ -81,8 +81,10 @@ def run_proxy(options: ProxyOptions) -> int:
             await super().startup(sockets)
             print(f"mockvps proxy listening on {base} -> {options.upstream}", flush=True)
             print(f"  API:    {base}/api/v1/   (VPS_API_URL)", flush=True)
-            print(f"  drift:  {base}{DRIFT_PATH}" + (f"   report: {options.report}/drift.md" if options.report else ""),
-                  flush=True)  # fmt: skip
+            print(
+                f"  drift:  {base}{DRIFT_PATH}" + (f"   report: {options.report}/drift.md" if options.report else ""),
+                flush=True,
+            )
             if options.record:
                 print(f"  record: {options.record}", flush=True)
 
@@ -95,8 +97,14 @@ def run_proxy(options: ProxyOptions) -> int:
     signal.signal(signal.SIGTERM, finished)
     signal.signal(signal.SIGINT, finished)
     # No access log: a query string may carry what a token should never be written next to.
-    config = uvicorn.Config(app, log_level=options.log_level, access_log=False, server_header=False,
-                            date_header=False, timeout_graceful_shutdown=2)  # fmt: skip
+    config = uvicorn.Config(
+        app,
+        log_level=options.log_level,
+        access_log=False,
+        server_header=False,
+        date_header=False,
+        timeout_graceful_shutdown=2,
+    )
     try:
         Server(config).run(sockets=[sock])
     except SystemExit:

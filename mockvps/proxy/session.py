@@ -170,8 +170,9 @@ class Session:
                     found.add("listServers", "created-not-listed", "a server this session created is not listed")
                 account.servers.pop(server_id)
 
-    def _server(self, account: _Account, server_id: str, data: dict[str, Any], operation: str, began: float,
-                found: _Found) -> None:  # fmt: skip
+    def _server(
+        self, account: _Account, server_id: str, data: dict[str, Any], operation: str, began: float, found: _Found
+    ) -> None:
         seen = account.server(server_id)
         created_at = data.get("created_at")
         if isinstance(created_at, str):
@@ -192,35 +193,56 @@ class Session:
                 seen.pending = None
             elif status not in pending.path:
                 documented = ", then ".join(pending.path)
-                found.add(pending.operation, "transition-not-followed",
-                          f"after {pending.verb} answered {201 if pending.verb == 'create' else 200}, a read shows "
-                          f"`{status}` (documented: {documented})")  # fmt: skip
+                found.add(
+                    pending.operation,
+                    "transition-not-followed",
+                    f"after {pending.verb} answered {201 if pending.verb == 'create' else 200}, a read shows "
+                    f"`{status}` (documented: {documented})",
+                )
                 seen.pending = None
             elif self.clock() - pending.since > self.transition_timeout:
-                found.add(pending.operation, "transition-not-followed",
-                          f"after {pending.verb} answered 200, reads still show `{status}` past the transition "
-                          f"timeout ({self.transition_timeout:g} s)")  # fmt: skip
+                found.add(
+                    pending.operation,
+                    "transition-not-followed",
+                    f"after {pending.verb} answered 200, reads still show `{status}` past the transition "
+                    f"timeout ({self.transition_timeout:g} s)",
+                )
                 seen.pending = None
         seen.status, seen.status_at = status, began
 
-    def _action(self, account: _Account, server_id: str, action: Action, operation: str, body: Any, began: float,
-                ended: float, found: _Found) -> None:  # fmt: skip
+    def _action(
+        self,
+        account: _Account,
+        server_id: str,
+        action: Action,
+        operation: str,
+        body: Any,
+        began: float,
+        ended: float,
+        found: _Found,
+    ) -> None:
         seen = account.server(server_id)
         rule = ACTIONS[action]
         if seen.status is not None and seen.status_at <= began:
             possible = _possible(seen.status)
             if possible and not any(ServerStatus(s) in rule.moves for s in possible):
-                found.add(operation, "refused-action-accepted",
-                          f"{action.value} answered 200 for a server last seen `{seen.status}`, from which the "
-                          f"documentation refuses it")  # fmt: skip
+                found.add(
+                    operation,
+                    "refused-action-accepted",
+                    f"{action.value} answered 200 for a server last seen `{seen.status}`, from which the "
+                    f"documentation refuses it",
+                )
         via = next(iter(rule.moves.values()))
         path = (via.value, SETTLES[via][0].value)
         seen.pending = Pending(operation, action.value, path, ended, self.clock())
         server = body.get("server") if isinstance(body, dict) else None
         shown = server.get("status") if isinstance(server, dict) else None
         if isinstance(shown, str) and shown not in path:
-            found.add(operation, "transition-not-followed",
-                      f"{action.value} answered 200 with status `{shown}` (documented: {path[0]})")  # fmt: skip
+            found.add(
+                operation,
+                "transition-not-followed",
+                f"{action.value} answered 200 with status `{shown}` (documented: {path[0]})",
+            )
         seen.status, seen.status_at = (shown if isinstance(shown, str) else path[0]), ended
 
 

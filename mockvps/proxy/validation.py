@@ -45,16 +45,48 @@ __all__ = ["HTTP_HEADERS", "Contract", "Route"]
 
 HTTP_HEADERS = frozenset(
     {
-        "accept-ranges", "access-control-allow-credentials", "access-control-allow-headers",
-        "access-control-allow-methods", "access-control-allow-origin", "access-control-expose-headers",
-        "access-control-max-age", "age", "allow", "alt-svc", "cache-control", "connection", "content-encoding",
-        "content-language", "content-length", "content-security-policy", "content-type",
-        "cross-origin-opener-policy", "cross-origin-resource-policy", "date", "etag", "expires", "keep-alive",
-        "last-modified", "location", "nel", "permissions-policy", "pragma", "referrer-policy", "report-to",
-        "retry-after", "server", "strict-transport-security", "transfer-encoding", "vary", "via",
-        "www-authenticate", "x-content-type-options", "x-frame-options", "x-xss-protection",
+        "accept-ranges",
+        "access-control-allow-credentials",
+        "access-control-allow-headers",
+        "access-control-allow-methods",
+        "access-control-allow-origin",
+        "access-control-expose-headers",
+        "access-control-max-age",
+        "age",
+        "allow",
+        "alt-svc",
+        "cache-control",
+        "connection",
+        "content-encoding",
+        "content-language",
+        "content-length",
+        "content-security-policy",
+        "content-type",
+        "cross-origin-opener-policy",
+        "cross-origin-resource-policy",
+        "date",
+        "etag",
+        "expires",
+        "keep-alive",
+        "last-modified",
+        "location",
+        "nel",
+        "permissions-policy",
+        "pragma",
+        "referrer-policy",
+        "report-to",
+        "retry-after",
+        "server",
+        "strict-transport-security",
+        "transfer-encoding",
+        "vary",
+        "via",
+        "www-authenticate",
+        "x-content-type-options",
+        "x-frame-options",
+        "x-xss-protection",
     }
-)  # fmt: skip
+)
 """Headers any HTTP answer may carry (Django's and DRF's included: DRF sends `Allow` and `Vary` everywhere):
 not worth a warning. Any other header the document does not name is one."""
 
@@ -162,8 +194,14 @@ class Contract:
             found = [("undocumented-operation", f"{what} the documentation does not have")]
             return self._departures(Side.CLIENT, route.operation, found, exchange)
         body = exchange.request_body if exchange.request_complete else None
-        key = (exchange.method, exchange.path, exchange.query, exchange.request_header("content-type"),
-               exchange.bearer, body)  # fmt: skip
+        key = (
+            exchange.method,
+            exchange.path,
+            exchange.query,
+            exchange.request_header("content-type"),
+            exchange.bearer,
+            body,
+        )
         cached = self._requests.get(key)
         if cached is None:
             cached = self._judge_request(exchange, route, body)
@@ -199,10 +237,20 @@ class Contract:
             return []  # nothing documented to hold the answer to
         body = _decoded(exchange)
         headers = exchange.response_headers
-        key = (exchange.method, route.template, route.documented, route.slashless, exchange.target, status,
-               tuple(sorted({n.lower() for n, _ in headers})), exchange.response_header("content-type"),
-               exchange.response_header("location"), exchange.response_header("allow"),
-               exchange.response_header("www-authenticate"), body)  # fmt: skip
+        key = (
+            exchange.method,
+            route.template,
+            route.documented,
+            route.slashless,
+            exchange.target,
+            status,
+            tuple(sorted({n.lower() for n, _ in headers})),
+            exchange.response_header("content-type"),
+            exchange.response_header("location"),
+            exchange.response_header("allow"),
+            exchange.response_header("www-authenticate"),
+            body,
+        )
         cached = self._responses.get(key)
         if cached is None:
             cached = self._judge_response(exchange, route, status, body)
@@ -257,8 +305,9 @@ class Contract:
         return [Departure(side, operation, kind, detail, example) for kind, detail in dict.fromkeys(found)]
 
 
-def _remember(cache: OrderedDict[tuple[Any, ...], list[tuple[str, str]]], key: tuple[Any, ...],
-              value: list[tuple[str, str]]) -> None:  # fmt: skip
+def _remember(
+    cache: OrderedDict[tuple[Any, ...], list[tuple[str, str]]], key: tuple[Any, ...], value: list[tuple[str, str]]
+) -> None:
     cache[key] = value
     if len(cache) > _CACHED:
         cache.popitem(last=False)
@@ -354,8 +403,15 @@ def _place(root: str, path: Iterable[Any], name: str | None = None) -> str:
     return root + (f" at `{steps}`" if steps else "")
 
 
-_JSON_TYPES = {dict: "an object", list: "an array", str: "a string", bool: "a boolean", int: "an integer",
-               float: "a number", type(None): "null"}  # fmt: skip
+_JSON_TYPES = {
+    dict: "an object",
+    list: "an array",
+    str: "a string",
+    bool: "a boolean",
+    int: "an integer",
+    float: "a number",
+    type(None): "null",
+}
 
 
 def _json_type(value: Any) -> str:
