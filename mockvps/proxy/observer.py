@@ -148,7 +148,7 @@ class Observer:
                 self.report.write(self.report_dir)
             if self.recorder is not None:
                 self.recorder.write()
-        except OSError as exc:
+        except Exception as exc:  # a full disk, or a bug: the proxy goes on forwarding and checking
             log.error("mockvps proxy: cannot write the report or the recording: %s", exc)
 
 
