@@ -18,10 +18,9 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
-from datetime import datetime
+from collections.abc import Callable, MutableMapping
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import httpx
 
@@ -29,7 +28,7 @@ from mockvps import lifecycle
 from mockvps.app import MockApp, create_app
 from mockvps.backend import Account, Backend, Server
 from mockvps.clock import SystemClock
-from mockvps.lifecycle import ServerStatus
+from mockvps.lifecycle import Lifecycle, ServerStatus
 from mockvps.settings import Settings
 
 TOKEN = "proxy-test-token-8f2c41d9"
@@ -65,7 +64,7 @@ def _rewriting(change: Change, app: App | None = None) -> App:
         start: dict[str, Any] = {}
         chunks: list[bytes] = []
 
-        async def capture(message: dict[str, Any]) -> None:
+        async def capture(message: MutableMapping[str, Any]) -> None:
             if message["type"] == "http.response.start":
                 start.update(message)
             else:
@@ -180,10 +179,11 @@ class _Permissive(Backend):
         return super().start_server(account, server_id)
 
 
-def _with_backend(cls: type[Backend]) -> App:
+def _with_backend(cls: type[Backend], rules: Lifecycle | None = None) -> App:
     given = settings()
     base = given.backend(SystemClock())
-    return create_app(given, backend=cls(base.catalog, base.clock, base.delays, accounts=given.account_specs()))
+    backend = cls(base.catalog, base.clock, base.delays, accounts=given.account_specs(), lifecycle=rules)
+    return create_app(given, backend=backend)
 
 
 def accepted_refused_action() -> App:
@@ -200,42 +200,19 @@ def accepted_refused_action() -> App:
     return _rewriting(starting, app)
 
 
-class _Rewired(Backend):
-    """A backend whose settling table is another: `SETTLES` as given when built."""
-
-    settles: ClassVar[dict[ServerStatus, tuple[ServerStatus, lifecycle.DelayKind]]] = {}
-
-    def _settle(self, account: Account, server: Server, now: datetime) -> bool:
-        saved = dict(lifecycle.SETTLES)
-        lifecycle.SETTLES.clear()
-        lifecycle.SETTLES.update(self.settles)
-        try:
-            return super()._settle(account, server, now)
-        finally:
-            lifecycle.SETTLES.clear()
-            lifecycle.SETTLES.update(saved)
-
-
 def stop_comes_back_active() -> App:
     """A stopping server comes back `active`, never `stopped`: transition-not-followed on stopServer."""
-
-    class Back(_Rewired):
-        settles: ClassVar = {
-            **lifecycle.SETTLES,
-            ServerStatus.STOPPING: (ServerStatus.ACTIVE, lifecycle.DelayKind.ACTION),
-        }
-
-    return _with_backend(Back)
+    back = {**lifecycle.SETTLES, ServerStatus.STOPPING: (ServerStatus.ACTIVE, lifecycle.DelayKind.ACTION)}
+    return _with_backend(Backend, Lifecycle(settles=back))
 
 
 def stop_never_stops() -> App:
     """A stopping server stays `stopping` for ever: transition-not-followed on stopServer once the proxy's
     transition timeout has passed."""
-
-    class Stuck(_Rewired):
-        settles: ClassVar = {k: v for k, v in lifecycle.SETTLES.items() if k is not ServerStatus.STOPPING}
-
-    return _with_backend(Stuck)
+    stuck: dict[ServerStatus, tuple[ServerStatus, lifecycle.DelayKind]] = {
+        k: v for k, v in lifecycle.SETTLES.items() if k is not ServerStatus.STOPPING
+    }
+    return _with_backend(Backend, Lifecycle(settles=stuck))
 
 
 _DRIFTS = (renamed_fields, string_ids, running_for_active, paginated_lists, no_slash_redirect, html_errors,

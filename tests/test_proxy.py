@@ -167,6 +167,14 @@ def _create_two_then_list(client: httpx.Client) -> None:
     client.get(SERVERS)
 
 
+def _list_without_the_slash(client: httpx.Client) -> None:
+    client.get("/api/v1/servers")
+
+
+def _read_a_server_that_is_not_there(client: httpx.Client) -> None:
+    client.get(f"{SERVERS}999999/")
+
+
 def _start_an_active_server(client: httpx.Client) -> None:
     server_id = create_and_wait(client)
     assert client.post(f"{SERVERS}{server_id}/start/").status_code == 200
@@ -193,8 +201,8 @@ SCENARIOS: dict[str, tuple[Callable[[httpx.Client], None], set[tuple[str, str]],
     "running_for_active": (lambda c: lifecycle(c, running="running"),
                            {("listServers", "undocumented-value"), ("getServer", "undocumented-value")}, []),
     "paginated_lists": (_create_two_then_list, {("listServers", "count-mismatch")}, []),
-    "no_slash_redirect": (lambda c: c.get("/api/v1/servers"), {("listServers", "missing-redirect")}, []),
-    "html_errors": (lambda c: c.get(f"{SERVERS}999999/"), {("getServer", "wrong-content-type")}, []),
+    "no_slash_redirect": (_list_without_the_slash, {("listServers", "missing-redirect")}, []),
+    "html_errors": (_read_a_server_that_is_not_there, {("getServer", "wrong-content-type")}, []),
     "accepted_refused_action": (_start_an_active_server, {("startServer", "refused-action-accepted")}, []),
     "stop_comes_back_active": (_stop_and_watch, {("stopServer", "transition-not-followed")}, []),
     "stop_never_stops": (_stop_and_wait_past_the_timeout, {("stopServer", "transition-not-followed")},
@@ -369,7 +377,7 @@ HAR_SCHEMA = {
 
 
 def test_the_recording_is_har_1_2_and_holds_no_secret(tmp_path: Path) -> None:
-    import jsonschema
+    import jsonschema  # type: ignore[import-untyped]
 
     upstream = Upstream(faithful())
     har, reports = tmp_path / "session.har", tmp_path / "reports"
@@ -512,14 +520,14 @@ def test_the_dashboard_shows_the_drift_through_the_proxy() -> None:
     driver = browser(offline=True)
     try:
         httpx.get(f"{proxy.url}{SERVERS}12345/", headers=AUTH)
-        driver.get(f"{proxy.url}/_mockvps/ui/")  # type: ignore[attr-defined]
+        driver.get(f"{proxy.url}/_mockvps/ui/")
         row = '#drift tr[data-kind="wrong-type"]'
         wait_for(driver, lambda d: d.find_elements(By.CSS_SELECTOR, row))
-        text = driver.find_element(By.CSS_SELECTOR, row).text  # type: ignore[attr-defined]
+        text = driver.find_element(By.CSS_SELECTOR, row).text
         assert "getServer" in text and "error" in text
-        assert driver.find_element(By.ID, "servers").is_displayed()  # type: ignore[attr-defined]
+        assert driver.find_element(By.ID, "servers").is_displayed()
     finally:
-        driver.quit()  # type: ignore[attr-defined]
+        driver.quit()
         proxy.stop()
         upstream.stop()
 
