@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
-"""Benchmark mockvps against the bare-ASGI ceiling and Prism, on loopback, with wrk.
+"""Benchmark mockvps against the bare-ASGI ceiling and Prism, on loopback, with wrk; and what `mockvps proxy`
+adds to a request when it stands in front of mockvps.
 
-    python bench/run.py                 # the full run: about 6 minutes
+    python bench/run.py                 # the full run: about 7 minutes
     python bench/run.py --quick         # a smoke run: seconds, no Prism
-    python bench/run.py --duration 5 --targets mockvps,ceiling
+    python bench/run.py --duration 5 --targets mockvps,proxy,ceiling
+    python bench/run.py --targets mockvps,proxy --workloads detail   # what the proxy adds to GET detail
 
 Servers run pinned to CPU 0 and the load generator to CPU 1 (when there are two). Every request goes to
 127.0.0.1; every loop is bounded in time. It prints figures; it asserts nothing about speed.
@@ -24,7 +26,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -90,24 +92,32 @@ class Target:
     port: int = 0
     process: subprocess.Popen[bytes] | None = None
     stateful: bool = False
+    upstream: Target | None = None
+    """Started first; `{upstream}` in argv is its URL (the proxy's mockvps)."""
+    workloads: tuple[str, ...] | None = None
+    """The workloads it runs (None: all)."""
 
     @contextmanager
     def running(self, extra: list[str] | None = None) -> Iterator[Target]:
-        self.port = free_port()
-        argv = [a.replace("{port}", str(self.port)) for a in self.argv] + (extra or [])
-        self.process = subprocess.Popen(
-            pinned(SERVER_CPU) + argv,
-            cwd=ROOT,
-            env={**os.environ, **self.env},
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        try:
-            self.wait_ready(60)
-            yield self
-        finally:
-            self.stop()
+        with ExitStack() as stack:
+            upstream = stack.enter_context(self.upstream.running()) if self.upstream else None
+            self.port = free_port()
+            argv = [a.replace("{port}", str(self.port)) for a in self.argv] + (extra or [])
+            if upstream is not None:
+                argv = [a.replace("{upstream}", f"http://127.0.0.1:{upstream.port}") for a in argv]
+            self.process = subprocess.Popen(
+                pinned(SERVER_CPU) + argv,
+                cwd=ROOT,
+                env={**os.environ, **self.env},
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+            try:
+                self.wait_ready(60)
+                yield self
+            finally:
+                self.stop()
 
     def wait_ready(self, timeout: float) -> float:
         started = time.perf_counter()
@@ -232,6 +242,37 @@ async def sessions(port: int, token: str, seconds: float, concurrency: int) -> d
     }
 
 
+def interleaved(direct_port: int, proxy_port: int, requests: int) -> dict[str, float]:
+    """GET detail on one keep-alive connection each, straight to mockvps and through the proxy in turns (so both
+    see the same moment of a busy machine): the latency the proxy adds to one request."""
+
+    def timed(conn: http.client.HTTPConnection) -> float:
+        started = time.perf_counter()
+        conn.request("GET", "/api/v1/servers/12345/", headers={"Authorization": f"Bearer {TOKEN}"})
+        conn.getresponse().read()
+        return time.perf_counter() - started
+
+    direct = http.client.HTTPConnection("127.0.0.1", direct_port, timeout=30)
+    proxied = http.client.HTTPConnection("127.0.0.1", proxy_port, timeout=30)
+    times: tuple[list[float], list[float]] = ([], [])
+    try:
+        for i in range(requests + 50):
+            pair = (timed(direct), timed(proxied))
+            if i >= 50:  # warm-up
+                times[0].append(pair[0])
+                times[1].append(pair[1])
+    finally:
+        direct.close()
+        proxied.close()
+    at = {name: sorted(t) for name, t in zip(("direct", "proxy"), times, strict=True)}
+    result = {}
+    for name, q in (("p50", 0.5), ("p99", 0.99)):
+        for who in ("direct", "proxy"):
+            result[f"{who}_{name}_ms"] = at[who][int(len(at[who]) * q)] * 1000
+        result[f"added_{name}_ms"] = result[f"proxy_{name}_ms"] - result[f"direct_{name}_ms"]
+    return result
+
+
 def drain(port: int) -> None:
     """Wait until the server has worked off what the last load left queued (bounded: 30 s)."""
     deadline = time.monotonic() + 30
@@ -277,12 +318,17 @@ def create_many(port: int, token: str, count: int) -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per workload (default 10)")
-    parser.add_argument("--targets", default="mockvps,ceiling,prism")
+    parser.add_argument("--targets", default="mockvps,proxy,ceiling,prism")
     parser.add_argument("--connections", default="16,64")
     parser.add_argument(
         "--quick",
         action="store_true",
         help="a smoke run: 1 s per workload, 16 connections, no Prism, no 10,000 or 100,000 servers",
+    )
+    parser.add_argument(
+        "--workloads",
+        default="detail,list100,list10000,create,session,100k",
+        help="which to run (default all): detail, list100, list10000, create, session, 100k",
     )
     parser.add_argument("--mockvps-args", default="", help="extra flags for mockvps serve (e.g. --data-dir X)")
     args = parser.parse_args()
@@ -293,6 +339,7 @@ def main() -> int:
         print("wrk is needed: apt-get install wrk", file=sys.stderr)
         return 2
     chosen = args.targets.split(",")
+    wanted = set(args.workloads.split(","))
     connections = [int(c) for c in args.connections.split(",")]
     if "prism" in chosen and not PRISM.exists():
         print(f"installing Prism {PRISM_VERSION} into bench/.prism ...", file=sys.stderr)
@@ -346,6 +393,12 @@ def main() -> int:
             ],
             env={"BENCH_BODIES": str(bodies)},
         ),
+        "proxy": Target(
+            "mockvps proxy -> mockvps",
+            [sys.executable, "-m", "mockvps", "proxy", "--upstream", "{upstream}", "--port", "{port}"],
+            upstream=Target("mockvps (behind the proxy)", serve),
+            workloads=("detail",),
+        ),
         "prism": Target(
             f"Prism {PRISM_VERSION}",
             [str(PRISM), "mock", "openapi/openapi.json", "-h", "127.0.0.1", "-p", "{port}", "--errors", "false"],
@@ -368,7 +421,8 @@ def main() -> int:
             tokens = {"detail": TOKEN, "list100": TOKEN, "list10000": TOKEN, "create": TOKEN}
             if target.stateful:
                 tokens["list100"] = seed_account(target.port, "bench-100", 100)
-                tokens["list10000"] = seed_account(target.port, "bench-10000", 100 if args.quick else 10_000)
+                many = 10_000 if "list10000" in wanted and not args.quick else 100
+                tokens["list10000"] = seed_account(target.port, "bench-10000", many)
                 tokens["create"] = seed_account(target.port, "bench-create", 0)
                 captured = {
                     "detail": request(target.port, "GET", "/api/v1/servers/12345/"),
@@ -386,7 +440,11 @@ def main() -> int:
                 ("POST create", "POST", "/api/v1/servers/?bench=create", "create", ORDER),
             ]
             for label, method, path, kind, body in workloads:
-                for conns in connections:
+                if (target.workloads is not None and kind not in target.workloads) or kind not in wanted:
+                    continue
+                # With the proxy in the run, GET detail on one connection too: the latency it adds to one request.
+                single = [1] if kind == "detail" and "proxy" in chosen and key in ("mockvps", "proxy") else []
+                for conns in single + connections:
                     if kind == "list10000" and (conns != connections[0] or args.quick):
                         continue
                     result = wrk(target.port, method, path, tokens[kind], body, conns, args.duration)
@@ -395,14 +453,18 @@ def main() -> int:
                     print(f"  {target.name:<22} {label:<20} {conns:>3} conns {result['rps']:>9,.0f} req/s", flush=True)
                     if target.stateful and kind == "create":
                         request(target.port, "POST", "/_mockvps/accounts/bench-create/reset")
-            if key != "ceiling":
+            if key not in ("ceiling", "proxy") and "session" in wanted:
                 os.sched_setaffinity(0, {int(LOAD_CPU)}) if (os.cpu_count() or 1) > 1 else None
                 result = asyncio.run(sessions(target.port, TOKEN, args.duration, 16))
                 rows.append((target.name, "mixed session", 16, result))
                 print(f"  {target.name:<22} {'mixed session':<20}  16 conns {result['rps']:>9,.0f} req/s", flush=True)
+            if key == "proxy" and target.upstream is not None:
+                os.sched_setaffinity(0, {int(LOAD_CPU)}) if (os.cpu_count() or 1) > 1 else None
+                facts.update(interleaved(target.upstream.port, target.port, 200 if args.quick else 2000))
             facts["rss_loaded_mb"] = rss_mb(target.process.pid)  # type: ignore[union-attr]
-        facts["startup_s"] = target.startup_seconds(5)
-    if "mockvps" in chosen and not args.quick:
+        if key != "proxy":
+            facts["startup_s"] = target.startup_seconds(5)
+    if "mockvps" in chosen and not args.quick and "100k" in wanted:
         mock = targets["mockvps"]
         with mock.running():
             token = seed_account(mock.port, "bench-100k", 0)
@@ -434,10 +496,8 @@ def report(rows: list[tuple[str, str, int, dict[str, float]]], extra: dict[str, 
     print("|---|---:|---:|---:|---:|")
     for name, f in extra.items():
         hundred_k = f"{f['rss_100k_mb']:.0f} MB" if "rss_100k_mb" in f else "-"
-        print(
-            f"| {name} | {f.get('startup_s', 0) * 1000:.0f} ms | {f['rss_idle_mb']:.0f} MB | "
-            f"{f['rss_loaded_mb']:.0f} MB | {hundred_k} |"
-        )
+        startup = f"{f['startup_s'] * 1000:.0f} ms" if "startup_s" in f else "-"
+        print(f"| {name} | {startup} | {f['rss_idle_mb']:.0f} MB | {f['rss_loaded_mb']:.0f} MB | {hundred_k} |")
     ratios(rows, extra)
 
 
@@ -459,6 +519,25 @@ def ratios(rows: list[tuple[str, str, int, dict[str, float]]], extra: dict[str, 
     p99 = next((r["p99_ms"] for n, lab, c, r in rows if n == "mockvps" and lab == "GET detail" and c == 64), None)
     if p99 is not None:
         print(f"  p99 of GET detail at 64 connections: {p99:.2f} ms")
+    for conns in (1, 16, 64):
+        direct, proxied = (
+            next((r for n, lab, c, r in rows if n == name and lab == "GET detail" and c == conns), None)
+            for name in ("mockvps", "mockvps proxy -> mockvps")
+        )
+        if direct and proxied:
+            speeds = f"{proxied['rps']:,.0f} vs {direct['rps']:,.0f} req/s"
+            print(
+                f"  mockvps proxy adds to GET detail at {conns} connection{'s' if conns > 1 else ''}: "
+                f"p50 +{proxied['p50_ms'] - direct['p50_ms']:.2f} ms, "
+                f"p99 +{proxied['p99_ms'] - direct['p99_ms']:.2f} ms ({speeds})"
+            )
+    added = extra.get("mockvps proxy -> mockvps", {})
+    if "added_p50_ms" in added:
+        print(
+            f"  mockvps proxy adds to one GET detail (one connection, in turns with mockvps direct): "
+            f"p50 +{added['added_p50_ms']:.2f} ms ({added['direct_p50_ms']:.2f} -> {added['proxy_p50_ms']:.2f}), "
+            f"p99 +{added['added_p99_ms']:.2f} ms ({added['direct_p99_ms']:.2f} -> {added['proxy_p99_ms']:.2f})"
+        )
     errors = sum(int(r["errors"]) for n, _, _, r in rows if n == "mockvps")
     print(f"  mockvps errors under load: {errors}")
     mock = extra.get("mockvps", {})

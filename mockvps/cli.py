@@ -1,4 +1,4 @@
-"""`mockvps serve`, `mockvps conformance` and `mockvps openapi [--check]`."""
+"""`mockvps serve`, `mockvps proxy`, `mockvps conformance` and `mockvps openapi [--check]`."""
 
 from __future__ import annotations
 
@@ -45,6 +45,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--admin-token", help="protect the control API under /_mockvps/ with this token")
     serve.add_argument("--journal-size", type=int, help="journal entries kept (default 1000)")
     serve.add_argument("--state", metavar="FILE", help="start from a snapshot exported by GET /_mockvps/state")
+    serve.add_argument(
+        "--state-from",
+        metavar="FILE.har",
+        help="start with the servers a recording (mockvps proxy --record) last saw, in the default account",
+    )
     serve.add_argument("--data-dir", metavar="DIR", help="keep the state across restarts (SQLite in DIR)")
     serve.add_argument(
         "--data-dir-start-over",
@@ -62,6 +67,36 @@ def _parser() -> argparse.ArgumentParser:
         help="a Host name to answer besides loopback names and --host (repeatable; '*' for any, '*.example.com' for "
         "its subdomains; default: any name when listening on 0.0.0.0 or ::)",
     )
+
+    proxy = commands.add_parser(
+        "proxy",
+        help="stand between a client and a service: forward, check both against the documentation, report drift",
+        description="A reverse proxy to point a client at instead of the service (the live one, any other "
+        "implementation, or a mock): it forwards every request and answer unchanged, checks each against the "
+        "contract document and what the session has seen, and reports where the service or the client departs "
+        "from the documentation (DIR/drift.md, DIR/drift.json, GET /_mockvps/drift). Needs its extra: "
+        "pip install 'mockvps[proxy]'.",
+    )
+    proxy.add_argument("--upstream", required=True, metavar="URL", help="the service, e.g. https://admin.vps.org")
+    proxy.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    proxy.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080; 0 picks a free one)")
+    proxy.add_argument("--report", type=Path, metavar="DIR", help="write drift.md and drift.json here, as they change")
+    proxy.add_argument("--record", type=Path, metavar="FILE", help="record the session as HAR 1.2 (tokens redacted)")
+    proxy.add_argument("--record-max-bytes", type=int, metavar="BYTES", help="bound of the recording (default 50 MB)")
+    proxy.add_argument(
+        "--fail-on-drift", action="store_true", help="exit 1 if any departure of severity error was seen"
+    )
+    proxy.add_argument(
+        "--document", type=Path, metavar="FILE", help="the contract document (default: the committed one)"
+    )
+    proxy.add_argument("--timeout", type=float, metavar="SECONDS", help="wait this long for the upstream (default 60)")
+    proxy.add_argument(
+        "--transition-timeout",
+        type=float,
+        metavar="SECONDS",
+        help="a documented transition not ended after this long is a departure (default 600)",
+    )
+    proxy.add_argument("--log-level", default="warning", help="uvicorn's log level (default warning)")
 
     conformance = commands.add_parser(
         "conformance",
@@ -108,7 +143,38 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
     if args.command == "openapi":
         return _openapi({args.output: "contract", args.control_output: "control"}, args.check)
+    if args.command == "proxy":
+        return _proxy(parser, args)
     return _serve(args)
+
+
+def _proxy(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    if not args.upstream.startswith(("http://", "https://")):
+        parser.error("proxy --upstream must be an http:// or https:// URL")
+    try:
+        import openapi_core  # noqa: F401
+    except ImportError as exc:
+        print(f"mockvps proxy needs its extra: pip install 'mockvps[proxy]' ({exc})", file=sys.stderr)
+        return 2
+    from mockvps.proxy.server import ProxyOptions, run_proxy
+
+    given = {
+        "record_max_bytes": args.record_max_bytes,
+        "timeout": args.timeout,
+        "transition_timeout": args.transition_timeout,
+    }
+    options = ProxyOptions(
+        upstream=args.upstream,
+        host=args.host,
+        port=args.port,
+        report=args.report,
+        record=args.record,
+        document=args.document,
+        fail_on_drift=args.fail_on_drift,
+        log_level=args.log_level,
+        **{key: value for key, value in given.items() if value is not None},
+    )
+    return run_proxy(options)
 
 
 _SUITE_OPTIONS: list[tuple[str, type, str]] = [

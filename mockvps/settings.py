@@ -49,6 +49,11 @@ class Settings(BaseSettings):
     admin_token: str | None = Field(None, min_length=1, description="If set, every control call needs it.")
     journal_size: int = Field(1000, ge=1, description="Journal entries kept (the oldest go first).")
     state: Path | None = Field(None, description="A snapshot (JSON) to start from instead of the accounts.")
+    state_from: Path | None = Field(
+        None,
+        description="A recording (HAR, as `mockvps proxy --record` writes it): the default account holds the "
+        "servers it last saw.",
+    )
     data_dir: Path | None = Field(None, description="Keep the state here across restarts (SQLite, WAL).")
     data_dir_start_over: bool = Field(
         False, description="Move a data dir's store that cannot be used aside and start anew (else: refuse)."
@@ -82,6 +87,8 @@ class Settings(BaseSettings):
 
     def backend(self, clock: Clock) -> Backend:
         """The whole state of a fresh mock as these settings describe it (or as the --state snapshot holds it)."""
+        if self.state_from is not None:
+            return self._recorded(clock)
         if self.state is not None:
             from mockvps.persistence.snapshot import restore_state
 
@@ -97,6 +104,17 @@ class Settings(BaseSettings):
             accounts=self.account_specs(),
             limits=self.limits(),
         )
+
+    def _recorded(self, clock: Clock) -> Backend:
+        from mockvps.persistence.recording import load_recording, snapshot_from_recording
+        from mockvps.persistence.snapshot import restore_state
+
+        assert self.state_from is not None
+        if self.state is not None or self.accounts is not None:
+            raise ConfigurationError("--state-from starts the default account alone: not with --state or --accounts")
+        recording = load_recording(self.state_from)
+        snapshot = snapshot_from_recording(recording, self.token, str(self.balance), self.load_catalog(), clock.now())
+        return restore_state(snapshot, self.load_catalog(), clock, self.delays(), self.limits())
 
     def limits(self) -> Limits:
         return Limits(max_servers_per_account=self.max_servers_per_account, max_accounts=self.max_accounts)

@@ -13,11 +13,13 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.mark.xdist_group("heavy")  # pins CPUs and loads them
 def test_the_benchmark_runs_and_reports() -> None:
-    result = subprocess.run([sys.executable, "bench/run.py", "--quick", "--targets", "mockvps,ceiling"], cwd=ROOT,
+    result = subprocess.run([sys.executable, "bench/run.py", "--quick", "--targets", "mockvps,proxy,ceiling"], cwd=ROOT,
                             capture_output=True, text=True, timeout=300)  # fmt: skip
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     table = result.stdout
     for row in ("| mockvps | GET detail | 16 |", "| mockvps | POST create | 16 |", "| mockvps | mixed session | 16 |",
-                "| bare ASGI (ceiling) | GET detail | 16 |"):  # fmt: skip
+                "| bare ASGI (ceiling) | GET detail | 16 |", "| mockvps proxy -> mockvps | GET detail | 16 |",
+                "| mockvps proxy -> mockvps | GET detail | 1 |"):  # fmt: skip
         assert row in table
+    assert "mockvps proxy adds to one GET detail (one connection, in turns with mockvps direct): p50 +" in table
     assert "mockvps errors under load: 0" in table

@@ -3,17 +3,28 @@
 from __future__ import annotations
 
 import json as jsonlib
-import shlex
 import time
 from collections.abc import Callable
+from functools import cache
 from typing import Any
 
 import requests
 
+from mockvps.conformance.document import load_document
 from mockvps.conformance.ledger import Ledger
 from mockvps.conformance.target import Target
+from mockvps.departures import Departure, Example, Side, curl_command, excerpt
 
-__all__ = ["SERVERS", "Api", "Pacer", "TransitionTimeout", "curl_command", "fresh"]
+__all__ = [
+    "SERVERS",
+    "Api",
+    "DepartureSeen",
+    "Pacer",
+    "TransitionTimeout",
+    "curl_command",
+    "documented_statuses",
+    "fresh",
+]
 
 SERVERS = "/api/v1/servers/"
 _DEFAULT = object()
@@ -29,6 +40,20 @@ class TransitionTimeout(AssertionError):
     pass
 
 
+class DepartureSeen(AssertionError):
+    """An answer that is itself a departure from the documentation, seen while waiting for something else."""
+
+    def __init__(self, departure: Departure) -> None:
+        super().__init__(f"{departure.kind} ({departure.operation}): {departure.detail}")
+        self.departure = departure
+
+
+@cache
+def documented_statuses() -> frozenset[str]:
+    """The server statuses the contract document has."""
+    return frozenset(load_document()["components"]["schemas"]["ServerStatus"]["enum"])
+
+
 class Pacer:
     """At most `rate` requests per second, shared by everything the suite sends."""
 
@@ -42,20 +67,6 @@ class Pacer:
             if now < self._next:
                 time.sleep(self._next - now)
             self._next = max(now, self._next) + self.interval
-
-
-def curl_command(method: str, url: str, headers: dict[str, str], body: bytes | str | None) -> str:
-    parts = ["curl", "-X", method, shlex.quote(url)]
-    for name, value in headers.items():
-        if name.lower() == "authorization":
-            value = "Bearer $TOKEN"
-            parts += ["-H", f'"{name}: {value}"']
-            continue
-        parts += ["-H", shlex.quote(f"{name}: {value}")]
-    if body:
-        text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
-        parts += ["-d", shlex.quote(text)]
-    return " ".join(parts)
 
 
 class Api:
@@ -123,12 +134,41 @@ class Api:
         return response
 
     def wait_for(self, server_id: int, until: Callable[[dict[str, Any]], bool], timeout: float) -> dict[str, Any]:
-        """Poll the server until `until(detail)` holds; the timeout counts the target's own time."""
+        """Poll the server until `until(detail)` holds; the timeout counts the target's own time.
+
+        An answer that is itself a departure (an error status, not JSON, no `status`, a status the documentation
+        does not have) ends the wait at once with `DepartureSeen`: no later answer can make up for it, and
+        waiting out the timeout (minutes, against the live service) would only hide it.
+        """
         deadline = self.target.monotonic() + timeout
         while True:
-            detail: dict[str, Any] = self.get(f"{SERVERS}{server_id}/").json()
+            detail = self._read_while_waiting(server_id)
             if until(detail):
                 return detail
             if self.target.monotonic() >= deadline:
                 raise TransitionTimeout(f"server {server_id} still {detail.get('status')!r} after {timeout:g} s")
             self.target.sleep(self.target.poll_interval)
+
+    def _read_while_waiting(self, server_id: int) -> dict[str, Any]:
+        response = self.get(f"{SERVERS}{server_id}/")
+
+        def seen(kind: str, detail: str) -> DepartureSeen:
+            example = Example(self.history[-1], response.status_code, excerpt(response.content))
+            return DepartureSeen(Departure(Side.SERVICE, "getServer", kind, detail, example))
+
+        where = f"server {server_id}, while waiting for a transition"
+        if response.status_code != 200:
+            kind = "undocumented-status" if response.status_code not in (301, 401, 404, 405) else "wrong-status"
+            raise seen(kind, f"{where}: answered {response.status_code}")
+        try:
+            detail = response.json()
+        except ValueError:
+            raise seen("wrong-content-type", f"{where}: the answer is not JSON") from None
+        if not isinstance(detail, dict) or "status" not in detail:
+            raise seen("missing-field", f"{where}: `status` is missing")
+        if detail["status"] not in documented_statuses():
+            raise seen(
+                "undocumented-value",
+                f"{where}: `status` is {detail['status']!r}, which the documentation does not have",
+            )
+        return detail

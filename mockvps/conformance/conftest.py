@@ -74,6 +74,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "writes: the test creates or changes servers (skipped when read-only)")
+    config.addinivalue_line(
+        "markers",
+        "departure(kind, operation=None): the kind of departure a failure of this check is (departures.KINDS)",
+    )
     if config.getoption("--base-url") and not config.getoption("--token"):
         raise pytest.UsageError("--base-url needs --token (or MOCKVPS_TOKEN)")
     report = Report(config.getoption("--report"), suite=HERE)

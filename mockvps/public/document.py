@@ -70,11 +70,23 @@ _HEADERS = {
     301: {
         "Location": {
             "description": "The same path with its trailing slash, and the query.",
+            "required": True,
+            "schema": {"type": "string"},
+        }
+    },
+    401: {
+        "WWW-Authenticate": {
+            "description": 'The scheme to authenticate with: `Bearer realm="api"`.',
+            "required": True,
             "schema": {"type": "string"},
         }
     },
     405: {
-        "Allow": {"description": "The path's methods, e.g. `GET, POST, HEAD, OPTIONS`.", "schema": {"type": "string"}}
+        "Allow": {
+            "description": "The path's methods, e.g. `GET, POST, HEAD, OPTIONS`.",
+            "required": True,
+            "schema": {"type": "string"},
+        }
     },
 }
 _REDIRECT = "Moved permanently - the path was sent without its trailing slash; `Location` names it with the slash."

@@ -93,6 +93,25 @@ function show(entry) {
   $("#entry-answer").textContent = entry.answer === null ? "(none)" : JSON.stringify(entry.answer, null, 2);
 }
 
+// Opened through `mockvps proxy`, which answers /_mockvps/drift itself: the departures it has seen so far.
+// Opened on a mock, that path is not found and the panel stays hidden.
+async function refreshDrift() {
+  const response = await fetch("/_mockvps/drift");
+  if (!response.ok) {
+    $("#drift-panel").hidden = true;
+    return;
+  }
+  const drift = await response.json();
+  $("#drift-panel").hidden = false;
+  $("#drift-summary").textContent =
+    `(mockvps proxy to ${drift.upstream}: ${drift.exchanges} exchanges, ${drift.departures.length} departures)`;
+  fill("#drift", drift.departures, (d, tr) => {
+    tr.dataset.kind = d.kind;
+    tr.append(cell(d.side), cell(d.operation), cell(d.kind), cell(d.severity, `severity-${d.severity}`),
+      cell(d.count), cell(d.detail));
+  });
+}
+
 async function act(method, path, body) {
   try {
     await control(method, path, body);
@@ -120,6 +139,11 @@ async function loop() {
     $("#status-line").textContent = `updated ${new Date().toLocaleTimeString()}`;
   } catch (error) {
     $("#status-line").textContent = error.message;
+  }
+  try {
+    await refreshDrift();
+  } catch (error) {
+    $("#drift-panel").hidden = true;
   }
   setTimeout(loop, 1000);
 }
