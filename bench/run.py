@@ -232,6 +232,7 @@ async def sessions(port: int, token: str, seconds: float, concurrency: int) -> d
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     elapsed = time.monotonic() - started
     latencies.sort()
+    latencies = latencies or [0.0]  # a run too short (or a machine too busy) for one answer still reports
     return {
         "rps": len(latencies) / elapsed,
         "sessions_per_s": done / elapsed,

@@ -28,7 +28,8 @@ def served() -> Any:
 
 async def _many(url: str, requests: list[tuple[str, str, Any]], connections: int = 100) -> list[httpx.Response]:
     limits = httpx.Limits(max_connections=connections)
-    async with httpx.AsyncClient(base_url=url, headers=AUTH, limits=limits, timeout=60) as client:
+    timeout = httpx.Timeout(60, pool=None)  # a request waits for a connection as long as it takes: no pool timeout
+    async with httpx.AsyncClient(base_url=url, headers=AUTH, limits=limits, timeout=timeout) as client:
         return await asyncio.gather(*(client.request(m, p, json=b) for m, p, b in requests))
 
 
@@ -64,11 +65,13 @@ def test_concurrent_actions_on_one_server_leave_it_in_a_contract_state(served: S
 
 @pytest.mark.parametrize("signal_name", ["SIGTERM", "SIGINT"])
 def test_a_stop_signal_lets_requests_in_flight_finish(served: Served, signal_name: str) -> None:
-    httpx.post(f"{served.url}/_mockvps/faults", json={"method": "GET", "latency_ms": 400})
+    httpx.post(f"{served.url}/_mockvps/faults", json={"method": "GET", "latency_ms": 800})  # under the 1 s grace
 
     async def scenario() -> tuple[list[httpx.Response], float]:
         pending = asyncio.ensure_future(_many(served.url, [("GET", "/api/v1/servers/", None)] * 20, connections=20))
-        await asyncio.sleep(0.15)  # the requests are in flight, waiting on the fault's latency
+        async with httpx.AsyncClient(base_url=served.url) as control:  # until all 20 wait on the fault's latency
+            while (await control.get("/_mockvps/faults")).json()[0]["matched"] < 20:
+                await asyncio.sleep(0.02)
         started = time.monotonic()
         served.process.send_signal(getattr(signal, signal_name))
         answers = await pending
