@@ -14,7 +14,7 @@ import secrets
 import zlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import TypedDict
@@ -33,9 +33,11 @@ from mockvps.errors import (
     ValidationFailed,
 )
 from mockvps.lifecycle import LIFECYCLE, Action, Delays, Lifecycle, ServerStatus, TransitionMode
+from mockvps.tokens import Token, TokenSpec
 
 __all__ = [
     "DEFAULT_BALANCE",
+    "DEFAULT_PROFILE",
     "FIRST_SERVER_ID",
     "MAX_BALANCE",
     "MAX_SEEDED_ID",
@@ -46,6 +48,7 @@ __all__ = [
     "ChangeHook",
     "Limits",
     "Outcome",
+    "Profile",
     "Server",
     "ServerChanges",
     "Usage",
@@ -132,11 +135,30 @@ def _derived_usage(server_id: int, plan: Plan) -> Usage:
 
 
 @dataclass(frozen=True, slots=True)
+class Profile:
+    """Whose an account is, as `GET /api/v1/account/me/` shows it."""
+
+    email: str
+    first_name: str
+    last_name: str
+    company_name: str
+    created_at: date
+    """A plain date, as the Account API page shows it."""
+
+
+DEFAULT_PROFILE = Profile(
+    **{**examples.ACCOUNT_ME["account"], "created_at": date.fromisoformat(examples.ACCOUNT_ME["account"]["created_at"])}
+)
+"""Every account's profile unless configured: the Account API page's example."""
+
+
+@dataclass(frozen=True, slots=True)
 class AccountSpec:
     """How to build an account: from settings, an accounts file, a snapshot, or the control API."""
 
     name: str
-    tokens: tuple[str, ...] = ()
+    tokens: tuple[str | TokenSpec, ...] = ()
+    """A plain string is a token that may do everything (`*:*`), named as `tokens.DEFAULT_TOKEN_NAME`."""
     balance: Decimal = DEFAULT_BALANCE
     ssh_keys: Mapping[int, SshKey] | None = None
     """None: the catalog's default keys."""
@@ -147,8 +169,7 @@ class AccountSpec:
     """None: the mock's delays."""
     catalog: Catalog | None = None
     """None: the mock's catalog."""
-    token_digests: tuple[bytes, ...] = ()
-    """Tokens known only by their digest, as a snapshot keeps them."""
+    profile: Profile = DEFAULT_PROFILE
 
 
 @dataclass(slots=True)
@@ -160,6 +181,9 @@ class Account:
     mode: TransitionMode
     delays: Delays | None
     catalog: Catalog | None
+    profile: Profile = DEFAULT_PROFILE
+    tokens: list[Token] = field(default_factory=list)
+    """In the order they were made; the backend finds them by digest."""
     servers: dict[int, Server] = field(default_factory=dict)
     next_id: int = FIRST_SERVER_ID
     next_outcome: Outcome | None = None
@@ -233,7 +257,7 @@ class Backend:
         self.limits = limits or Limits()
         self.lifecycle = LIFECYCLE if lifecycle is None else lifecycle
         self.accounts: dict[str, Account] = {}
-        self._tokens: dict[bytes, Account] = {}
+        self._tokens: dict[bytes, tuple[Account, Token]] = {}
         self.ipv4_pool = ipv4_pool or default_ipv4_pool()
         self.ipv6_pool = ipv6_pool or default_ipv6_pool()
         self.on_change: ChangeHook | None = None
@@ -259,14 +283,16 @@ class Backend:
         mock_clock = self.clock.state()
         if account is None:
             return lambda: self.clock.restore(*mock_clock)
-        fields = (account.balance, account.next_id, account.next_outcome, account.mode, account.delays)
+        fields = (account.balance, account.next_id, account.next_outcome, account.mode, account.delays, account.profile)
         account_clock = account.clock.state()
         server = account.servers.get(server_id) if server_id is not None else None
         copied = copy.copy(server)
         order = list(account.servers) if server is not None and server.outcome is Outcome.FAIL else None
 
         def undo() -> None:
-            account.balance, account.next_id, account.next_outcome, account.mode, account.delays = fields
+            account.balance, account.next_id, account.next_outcome, account.mode, account.delays, account.profile = (
+                fields
+            )
             account.clock.restore(*account_clock)
             self.clock.restore(*mock_clock)
             if server_id is None:
@@ -293,38 +319,73 @@ class Backend:
             raise ConfigurationError(f"account {spec.name!r} is defined twice")
         if len(self.accounts) >= self.limits.max_accounts:
             raise LimitReached(f"The mock holds its limit of {self.limits.max_accounts} accounts.")
-        digests = [token_digest(t, self.token_salt) for t in spec.tokens] + list(spec.token_digests)
-        if not digests:
+        tokens = [self._token(t) for t in spec.tokens]
+        if not tokens:
             raise ConfigurationError(f"account {spec.name!r} has no token")
-        if any(d in self._tokens for d in digests) or len(set(digests)) != len(digests):
+        digests = {t.digest for t in tokens}
+        if any(d in self._tokens for d in digests) or len(digests) != len(tokens):
             raise ConfigurationError(f"account {spec.name!r}: a token is already in use")
         account = self._fresh(spec)
+        account.tokens = tokens
         self.accounts[spec.name] = account
-        for digest in digests:
-            self._tokens[digest] = account
+        for token in tokens:
+            self._tokens[token.digest] = (account, token)
         self._changed(Change(account, all_servers=True), lambda: self._forget(account))
         return account
+
+    def _token(self, spec: str | TokenSpec) -> Token:
+        """A configured token as the mock keeps it: by its salted digest, its permissions resolved."""
+        if isinstance(spec, str):
+            spec = TokenSpec(secret=spec)
+        if spec.secret is not None:
+            digest = token_digest(spec.secret, self.token_salt)
+        elif spec.digest is not None:
+            digest = spec.digest
+        else:
+            raise ConfigurationError("a token needs its secret or its digest")
+        return Token.resolve(digest, spec.name, spec.permissions)
 
     def _forget(self, account: Account) -> None:
         for server in list(account.servers.values()):
             self._discard(account, server)
         del self.accounts[account.name]
-        self._tokens = {d: a for d, a in self._tokens.items() if a is not account}
+        for token in account.tokens:
+            self._tokens.pop(token.digest, None)
 
     def create_account(
         self, spec: AccountSpec, *, generate_name: bool = False, generate_token: bool = False
     ) -> tuple[Account, tuple[str, ...]]:
         """An account made at run time (the control API): refusals read as field errors. Returns it with its
-        tokens in clear, which nothing keeps: a name or token left out is generated."""
+        tokens' secrets in clear, which nothing keeps: a name left out is generated, and so is a token's secret
+        (and, with `generate_token`, a token of every permission)."""
         name = f"account-{secrets.token_hex(4)}" if generate_name else spec.name
-        tokens = (f"mockvps-{secrets.token_urlsafe(18)}",) if generate_token else spec.tokens
+        specs = spec.tokens or ((TokenSpec(),) if generate_token else ())
+        tokens = tuple(_with_secret(TokenSpec(secret=t) if isinstance(t, str) else t) for t in specs)
         if name in self.accounts:
             raise ValidationFailed({"name": [f"An account named {name!r} exists already."]})
         try:
             account = self.add_account(replace(spec, name=name, tokens=tokens))
         except ConfigurationError as exc:
             raise ValidationFailed({"non_field_errors": [exc.detail]}) from None
-        return account, tokens
+        return account, tuple(t.secret or "" for t in tokens)
+
+    def add_token(self, account: Account, spec: TokenSpec) -> tuple[Token, str]:
+        """A further token of an account (the control API): returns it with its secret, generated if left out,
+        which nothing keeps."""
+        spec = _with_secret(spec)
+        assert spec.secret is not None
+        token = self._token(spec)
+        if token.digest in self._tokens:
+            raise ValidationFailed({"token": ["This token is already in use."]})
+        account.tokens.append(token)
+        self._tokens[token.digest] = (account, token)
+
+        def undo() -> None:
+            account.tokens.remove(token)
+            del self._tokens[token.digest]
+
+        self._changed(Change(account), undo)
+        return token, spec.secret
 
     def update_account(
         self,
@@ -334,6 +395,7 @@ class Backend:
         mode: TransitionMode | None = None,
         provisioning_delay: timedelta | None = None,
         action_delay: timedelta | None = None,
+        profile: Profile | None = None,
     ) -> Account:
         """Change what is given; a delay given alone keeps the other as it stands."""
         if mode is not None:
@@ -344,6 +406,8 @@ class Backend:
             account.mode = mode
         if balance is not None:
             account.balance = balance
+        if profile is not None:
+            account.profile = profile
         account.delays = delays
         self._changed(Change(account), undo)
         return account
@@ -364,9 +428,6 @@ class Backend:
         """The delays an account's servers take (its own, or the mock's)."""
         return account.delays or self.delays
 
-    def token_digests(self, account: Account) -> list[bytes]:
-        return [digest for digest, holder in self._tokens.items() if holder is account]
-
     def account(self, name: str) -> Account:
         account = self.accounts.get(name)
         if account is None:
@@ -384,8 +445,9 @@ class Backend:
         for server in list(old.servers.values()):
             self._discard(old, server)
         account = self._fresh(old.spec)
+        account.tokens = old.tokens
         self.accounts[name] = account
-        self._tokens = {d: account if a is old else a for d, a in self._tokens.items()}
+        self._hold_tokens(account)
 
         def undo() -> None:
             for server in list(account.servers.values()):
@@ -394,16 +456,22 @@ class Backend:
                 self.ipv4_pool.reserve(server.ipv4)
                 self.ipv6_pool.reserve(server.ipv6)
             self.accounts[name] = old
-            self._tokens = {d: old if a is account else a for d, a in self._tokens.items()}
+            self._hold_tokens(old)
 
         self._changed(Change(account, all_servers=True), undo)
         return account
+
+    def _hold_tokens(self, account: Account) -> None:
+        """Its tokens find this account object (a reset replaces it)."""
+        for token in account.tokens:
+            self._tokens[token.digest] = (account, token)
 
     def _fresh(self, spec: AccountSpec) -> Account:
         catalog = spec.catalog or self.catalog
         keys = dict(spec.ssh_keys if spec.ssh_keys is not None else catalog.ssh_keys)
         account = Account(spec=spec, clock=ControllableClock(self.clock), balance=spec.balance, ssh_keys=keys,
-                          mode=spec.mode, delays=spec.delays, catalog=spec.catalog)  # fmt: skip
+                          mode=spec.mode, delays=spec.delays, catalog=spec.catalog,
+                          profile=spec.profile)  # fmt: skip
         if spec.examples:
             self._add_examples(account)
         return account
@@ -415,6 +483,11 @@ class Backend:
         return account
 
     def account_for_token(self, token: str) -> Account | None:
+        found = self.credentials(token)
+        return found[0] if found else None
+
+    def credentials(self, token: str) -> tuple[Account, Token] | None:
+        """The account a token belongs to, and the token with its permissions resolved; None for no account's."""
         return self._tokens.get(token_digest(token, self.token_salt))
 
     # the nine operations
@@ -771,6 +844,13 @@ class Backend:
                 activated=True, usage=usage,
             )  # fmt: skip
         account.next_id = max(account.next_id, max(account.servers) + 1)
+
+
+def _with_secret(spec: TokenSpec) -> TokenSpec:
+    """The spec with a generated secret where it has neither a secret nor a digest."""
+    if spec.secret is None and spec.digest is None:
+        return replace(spec, secret=f"mockvps-{secrets.token_urlsafe(18)}")
+    return spec
 
 
 def _moment(text: str) -> datetime:

@@ -58,6 +58,19 @@ def _parser() -> argparse.ArgumentParser:
         help="move a store that cannot be used aside (mockvps.sqlite3.broken-TIME) and start anew",
     )
     serve.add_argument("--max-url-size", type=int, metavar="BYTES", help="longest request URL (default 8192; 414)")
+    serve.add_argument(
+        "--cors-origin",
+        action="append",
+        dest="cors_origins",
+        metavar="ORIGIN",
+        help="let browsers on this origin (scheme://host:port, or * for any) call the API; repeatable (default: off)",
+    )
+    serve.add_argument(
+        "--page-size",
+        type=int,
+        metavar="N",
+        help="paginate the server list as DRF does, N a page (?page=, ?page_size= up to 100; default: off)",
+    )
     serve.add_argument("--log-level", help="uvicorn's log level (default info)")
     serve.add_argument(
         "--allowed-host",
@@ -179,6 +192,7 @@ def _proxy(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
 
 _SUITE_OPTIONS: list[tuple[str, type, str]] = [
     ("--second-token", str, "a token of another account: checks that accounts see none of each other's servers"),
+    ("--read-only-token", str, "a token of the same account with servers:read only: checks that writes are 403"),
     ("--profile", str, "fast (default, deterministic) or thorough (more examples, for nightly runs)"),
     ("--max-servers", int, "servers the suite may hold at once (default 3)"),
     ("--rate", float, "requests per second at most (default 5 against a remote service)"),
@@ -319,6 +333,10 @@ def _serve(args: argparse.Namespace) -> int:
             print(f"  API:   {base}/api/v1/servers/", flush=True)
             print(f"  docs:  {base}/docs   (Try it out talks to this mock)", flush=True)
             print(f"  dashboard: {base}/_mockvps/ui/", flush=True)
+            if settings.cors_origins:
+                print(f"  CORS:  browsers on {', '.join(settings.cors_origins)}", flush=True)
+            if settings.page_size:
+                print(f"  pages: page size {settings.page_size} (?page=N, ?page_size=M up to 100)", flush=True)
             print(f"  token: {settings.token}   (Authorization: Bearer {settings.token})", flush=True)
 
     def finished(signum: int, frame: object) -> None:

@@ -108,6 +108,12 @@ KINDS: dict[str, Kind] = {
         Kind("update-misapplied", _E, "a PUT or PATCH changed other than what it was given"),
         Kind("wrong-default", _E, "a field left out of a create did not get its documented default"),
         Kind("isolation-broken", _E, "one account sees or changes another's server"),
+        Kind(
+            "permission-not-enforced",
+            _E,
+            "a request the token's permissions do not allow (`servers:read` writing) was answered 2xx",
+        ),
+        Kind("forbidden-reveals-existence", _E, "a 403 that differs for a server that exists and one that does not"),
         Kind("other", _E, "a departure of no other kind"),
     )
 }

@@ -4,6 +4,7 @@ MockVPSError                  base of everything below
 ├── AuthenticationError       the caller is not known
 │   ├── NotAuthenticated      no credentials, or a malformed Authorization header
 │   └── InvalidToken          a token that belongs to no account
+├── PermissionDenied          a known token whose permissions do not allow the request
 ├── NotFound                  no such server in the caller's account (or not a server id at all)
 ├── ValidationFailed          bad fields; carries {field: [message, ...]}
 ├── ActionNotAllowed          a lifecycle action the server's current status refuses
@@ -29,6 +30,7 @@ __all__ = [
     "MockVPSError",
     "NotAuthenticated",
     "NotFound",
+    "PermissionDenied",
     "StoreFailed",
     "ValidationFailed",
 ]
@@ -54,6 +56,11 @@ class NotAuthenticated(AuthenticationError):
 class InvalidToken(AuthenticationError):
     def __init__(self) -> None:
         super().__init__("Invalid token.")
+
+
+class PermissionDenied(MockVPSError):
+    def __init__(self) -> None:
+        super().__init__("You do not have permission to perform this action.")
 
 
 class NotFound(MockVPSError):

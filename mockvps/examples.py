@@ -1,11 +1,11 @@
 """The documentation's own example requests and answers: the contract document shows them, and the default
-account's servers 12345 and 12346 are made from them."""
+account's servers 12345 and 12346 (and its profile) are made from them."""
 
 from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["ACTION", "CREATED", "CREATE_REQUEST", "DETAIL", "LIST", "PATCH_REQUEST", "PUT_REQUEST"]
+__all__ = ["ACCOUNT_ME", "ACTION", "CREATED", "CREATE_REQUEST", "DETAIL", "LIST", "PATCH_REQUEST", "PUT_REQUEST"]
 
 _WEB = {
     "id": 12345,
@@ -76,6 +76,19 @@ PUT_REQUEST: dict[str, Any] = {
     "backups_enabled": True,
 }
 PATCH_REQUEST: dict[str, Any] = {"name": "new-server-name"}
+
+# The Account API page's example: its excerpt ends inside `token`, whose name begins "Pr"; "Production API" is
+# the mock's completion of it.
+ACCOUNT_ME: dict[str, Any] = {
+    "account": {
+        "email": "john@example.com",
+        "first_name": "John",
+        "last_name": "Doe",
+        "company_name": "Acme Inc.",
+        "created_at": "2024-06-15",
+    },
+    "token": {"name": "Production API", "permissions": ["servers:*"]},
+}
 
 
 def ACTION(status: str, message: str) -> dict[str, Any]:  # noqa: N802 - reads as the constant it builds

@@ -10,8 +10,12 @@
                                                      "location": "us-west", "status": "stopped"}])
     def test_with_options(mockvps): ...
 
+    @pytest.mark.mockvps(permissions=["servers:read"])  # the test's token may only read: writes answer 403
+    def test_read_only(mockvps): ...
+
 One mock per test session (per xdist worker), on a real port in a thread; one account per test.
-Marker options: mode, provisioning_delay, action_delay, balance, catalog, examples, ssh_keys, servers.
+Marker options: mode, provisioning_delay, action_delay, balance, catalog, examples, ssh_keys, servers, profile,
+permissions and token_name (the test's token: its permissions, `*:*` unless given, and its name).
 """
 
 from __future__ import annotations
@@ -62,7 +66,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         "mockvps(**options): options for the mockvps fixture's account: mode, provisioning_delay, action_delay, "
-        "balance, catalog, examples, ssh_keys, servers",
+        "balance, catalog, examples, ssh_keys, servers, profile, permissions and token_name (the test's token)",
     )
 
 
@@ -105,6 +109,13 @@ def mockvps(request: pytest.FixtureRequest, mockvps_server: MockServer) -> Itera
     for marker in reversed(list(request.node.iter_markers("mockvps"))):
         options.update(marker.kwargs)
     servers = options.pop("servers", [])
+    token: dict[str, Any] = {}
+    if "permissions" in options:
+        token["permissions"] = list(options.pop("permissions"))
+    if "token_name" in options:
+        token["name"] = options.pop("token_name")
+    if token:
+        options["tokens"] = [token]
     account = mockvps_server.control.create_account(**options)
     control = mockvps_server.control.scoped(account.name)
     try:

@@ -7,20 +7,32 @@ from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from mockvps.backend import DEFAULT_BALANCE, MAX_BALANCE, AccountSpec, Backend, Limits
+from mockvps.backend import DEFAULT_BALANCE, DEFAULT_PROFILE, MAX_BALANCE, AccountSpec, Backend, Limits
 from mockvps.catalog import Catalog, default_catalog, load_catalog
 from mockvps.clock import Clock
 from mockvps.errors import ConfigurationError
 from mockvps.lifecycle import MAX_DELAY, Delays
-from mockvps.validation import Money, NonEmptyText, SshKeys, StrictModel, first_problem, key_map
+from mockvps.validation import (
+    Money,
+    NonEmptyText,
+    ProfileRecord,
+    SshKeys,
+    StrictModel,
+    TokenEntry,
+    first_problem,
+    key_map,
+)
 
-__all__ = ["DEFAULT_TOKEN", "AccountEntry", "AccountsFile", "Settings", "load_accounts"]
+__all__ = ["DEFAULT_TOKEN", "MAX_PAGE_SIZE", "AccountEntry", "AccountsFile", "Settings", "load_accounts"]
 
 DEFAULT_TOKEN = "mockvps-dev-token"
+MAX_PAGE_SIZE = 100
+"""The largest page a client may ask for (`?page_size=`), as VPS.org's client expects of DRF's pagination."""
 
 
 class Settings(BaseSettings):
@@ -63,6 +75,12 @@ class Settings(BaseSettings):
     max_json_depth: int = Field(64, ge=2, description="Deepest nesting a JSON body may have (else 400).")
     max_servers_per_account: int = Field(100_000, ge=1, description="Servers one account may hold (else 400).")
     max_accounts: int = Field(10_000, ge=1, description="Accounts the mock may hold (else 400).")
+    cors_origins: Annotated[tuple[str, ...], NoDecode] = Field(
+        (), description="Origins browsers may call the public API from (`*`: any); none: CORS off."
+    )
+    page_size: int | None = Field(
+        None, ge=1, le=MAX_PAGE_SIZE, description="Paginate the server list as DRF does, this many a page (else off)."
+    )
     log_level: str = Field("info", description="uvicorn's log level.")
     allowed_hosts: Annotated[tuple[str, ...], NoDecode] = Field(
         (),
@@ -76,6 +94,23 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return tuple(name.strip() for name in value.split(",") if name.strip())
         return value
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _origins(cls, value: object) -> object:
+        """MOCKVPS_CORS_ORIGINS lists them separated by commas or spaces (or as a JSON list)."""
+        if isinstance(value, str):
+            text = value.strip()
+            return tuple(json.loads(text)) if text.startswith("[") else tuple(text.replace(",", " ").split())
+        return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins_are_origins(cls, origins: tuple[str, ...]) -> tuple[str, ...]:
+        for origin in origins:
+            if origin != "*" and not _is_origin(origin):
+                raise ValueError(f"{origin!r} is not an origin: give scheme://host[:port], or *")
+        return origins
 
     def delays(self) -> Delays:
         return Delays(
@@ -124,23 +159,43 @@ class Settings(BaseSettings):
         return [default, *(load_accounts(self.accounts) if self.accounts else [])]
 
 
+def _is_origin(text: str) -> bool:
+    """scheme://host[:port] and nothing more, as browsers send it in `Origin`."""
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not one
+    except ValueError:
+        return False
+    return (
+        parts.scheme in ("http", "https")
+        and bool(parts.hostname)
+        and f"{parts.scheme}://{parts.netloc}" == text
+        and "@" not in parts.netloc
+    )
+
+
 class AccountEntry(StrictModel):
     """One account of an accounts file."""
 
     name: NonEmptyText
-    tokens: list[NonEmptyText] = Field(min_length=1)
+    tokens: list[TokenEntry] = Field(min_length=1)
+    """Each a string (a token that may do everything) or {"token", "name", "permissions"}."""
     balance: Money = DEFAULT_BALANCE
     ssh_keys: SshKeys | None = None
     """None: the catalog's default keys."""
     examples: bool = False
+    profile: ProfileRecord | None = None
+    """What `GET /api/v1/account/me/` shows of the account; left out: the documentation's example."""
 
     def spec(self) -> AccountSpec:
+        profile = self.profile.applied(DEFAULT_PROFILE) if self.profile else DEFAULT_PROFILE
         return AccountSpec(
             name=self.name,
-            tokens=tuple(self.tokens),
+            tokens=tuple(t.spec() for t in self.tokens),
             balance=self.balance,
             ssh_keys=key_map(self.ssh_keys),
             examples=self.examples,
+            profile=profile,
         )
 
 
@@ -151,8 +206,10 @@ class AccountsFile(StrictModel):
 def load_accounts(path: Path) -> list[AccountSpec]:
     """Read an accounts file:
 
-    {"accounts": [{"name": "ci", "tokens": ["ci-token"], "balance": "50.00",
-                   "ssh_keys": [{"id": 7, "name": "deploy"}], "examples": false}]}
+    {"accounts": [{"name": "ci", "tokens": ["ci-token", {"token": "ci-read", "name": "Monitoring",
+                                                         "permissions": ["servers:read"]}],
+                   "balance": "50.00", "ssh_keys": [{"id": 7, "name": "deploy"}], "examples": false,
+                   "profile": {"email": "ci@example.com", "company_name": "CI Ltd."}}]}
     """
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))

@@ -4,6 +4,7 @@ control = ControlClient("http://127.0.0.1:8000")           # or ControlClient.fo
 account = control.create_account(mode="immediate")        # a fresh, isolated account and its token
 mine = control.scoped(account.name)                       # calls about that account
 mine.advance(60); mine.fail_next_provisioning(); mine.journal_count(method="POST")
+reader = mine.create_token(name="CI reader", permissions=["servers:read"])["token"]   # a scoped token
 """
 
 from __future__ import annotations
@@ -107,7 +108,8 @@ class ControlClient:
         return bool(self._call("GET", "/health") == {"status": "ok"})
 
     def create_account(self, **options: Any) -> CreatedAccount:
-        """Options: name, tokens, balance, ssh_keys, examples, mode, provisioning_delay, action_delay, catalog."""
+        """Options: name, tokens (each a secret or {"token", "name", "permissions"}, the secret optional), balance,
+        ssh_keys, examples, mode, provisioning_delay, action_delay, catalog, profile."""
         if "balance" in options and options["balance"] is not None:
             options["balance"] = str(options["balance"])
         info = self._call("POST", "/accounts", {k: v for k, v in options.items() if v is not None})
@@ -120,13 +122,25 @@ class ControlClient:
         return dict(self._call("GET", self._mine()))
 
     def update(self, **changes: Any) -> dict[str, Any]:
-        """balance, mode ("timed", "immediate", "manual"), provisioning_delay, action_delay."""
+        """balance, mode ("timed", "immediate", "manual"), provisioning_delay, action_delay, profile (the fields
+        given: email, first_name, last_name, company_name, created_at)."""
         if "balance" in changes and changes["balance"] is not None:
             changes["balance"] = str(changes["balance"])
         return dict(self._call("PATCH", self._mine(), changes))
 
     def set_mode(self, mode: str) -> dict[str, Any]:
         return self.update(mode=mode)
+
+    def tokens(self) -> list[dict[str, Any]]:
+        """The account's tokens: their names and permissions (never their secrets)."""
+        return list(self._call("GET", f"{self._mine()}/tokens"))
+
+    def create_token(
+        self, *, name: str | None = None, permissions: list[str] | None = None, token: str | None = None
+    ) -> dict[str, Any]:
+        """A further token of the account; the answer's `token` is its secret (generated unless given)."""
+        body = {k: v for k, v in {"name": name, "permissions": permissions, "token": token}.items() if v is not None}
+        return dict(self._call("POST", f"{self._mine()}/tokens", body))
 
     def delete_account(self) -> None:
         self._call("DELETE", self._mine())

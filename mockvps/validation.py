@@ -8,25 +8,51 @@ a non-empty string`.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import date
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
-from pydantic_core import ErrorDetails, PydanticCustomError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetJsonSchemaHandler,
+    PlainValidator,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, ErrorDetails, PydanticCustomError
 
-from mockvps.backend import MAX_BALANCE, MAX_SEEDED_ID
+from mockvps.backend import MAX_BALANCE, MAX_SEEDED_ID, Profile
 from mockvps.catalog import SshKey
+from mockvps.tokens import ALL_PERMISSIONS, DEFAULT_TOKEN_NAME, TokenSpec, is_permission
 
 __all__ = [
+    "Day",
+    "Email",
     "Id",
     "Money",
     "NonEmptyText",
+    "OrString",
+    "Permission",
+    "Permissions",
+    "ProfileRecord",
     "SshKeyRecord",
     "SshKeys",
     "StrictModel",
+    "TokenEntry",
+    "TokenName",
+    "TokenRecord",
     "expected",
     "first_problem",
     "key_map",
+    "string_or_object",
 ]
 
 
@@ -61,6 +87,94 @@ def _distinct_ids(keys: list[SshKeyRecord]) -> list[SshKeyRecord]:
 
 
 SshKeys = Annotated[list[SshKeyRecord], AfterValidator(_distinct_ids)]
+
+
+def _permission(text: str) -> str:
+    if not is_permission(text):
+        raise expected("a permission <resource>:<action> (servers:read, servers:write, servers:*, *:*)")
+    return text
+
+
+Permission = Annotated[str, AfterValidator(_permission)]
+"""`<resource>:<action>`, `*` allowed on either side."""
+Permissions = Annotated[list[Permission], Field(max_length=100)]
+TokenName = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+def string_or_object(key: str) -> Callable[[Any, ValidatorFunctionWrapHandler], Any]:
+    """A wrap validator: a plain string stands for the object `{key: string}`; anything else is read as it is."""
+
+    def read(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        if isinstance(value, str):
+            if not value:
+                raise expected("a non-empty string")
+            return handler({key: value})
+        if not isinstance(value, dict):
+            raise expected("a string or an object")
+        return handler(value)
+
+    return read
+
+
+class OrString:
+    """Documents a field `string_or_object` reads: a string, or the object."""
+
+    def __get_pydantic_json_schema__(self, schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        return {"anyOf": [{"type": "string", "minLength": 1}, handler(schema)]}
+
+
+class TokenRecord(StrictModel):
+    """A token in clear, as an accounts file or a snapshot names it."""
+
+    token: NonEmptyText
+    name: TokenName = DEFAULT_TOKEN_NAME
+    permissions: Permissions = Field(default_factory=lambda: list(ALL_PERMISSIONS))
+
+    def spec(self) -> TokenSpec:
+        return TokenSpec(secret=self.token, name=self.name, permissions=tuple(self.permissions))
+
+
+TokenEntry = Annotated[TokenRecord, WrapValidator(string_or_object("token")), OrString()]
+"""A token: a string (which may do everything, `*:*`) or `{"token", "name", "permissions"}`."""
+
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _email(text: str) -> str:
+    if not _EMAIL.fullmatch(text):
+        raise expected("an email address")
+    return text
+
+
+def _day(value: object) -> date:
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str) and _DAY.fullmatch(value):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise expected("a date as YYYY-MM-DD")
+
+
+Email = Annotated[str, Field(max_length=254), AfterValidator(_email)]
+Day = Annotated[date, PlainValidator(_day, json_schema_input_type=date)]
+"""A plain date, written YYYY-MM-DD."""
+
+
+class ProfileRecord(StrictModel):
+    """An account's profile, as `GET /api/v1/account/me/` shows it; a field left out (or null) keeps its value."""
+
+    email: Email | None = None
+    first_name: Annotated[str, Field(max_length=150)] | None = None
+    last_name: Annotated[str, Field(max_length=150)] | None = None
+    company_name: Annotated[str, Field(max_length=255)] | None = None
+    created_at: Day | None = None
+
+    def applied(self, base: Profile) -> Profile:
+        """`base` with the fields given here in place."""
+        return replace(base, **{k: v for k, v in self.__dict__.items() if v is not None})
 
 
 def key_map(keys: list[SshKeyRecord] | None) -> dict[int, SshKey] | None:
@@ -99,6 +213,10 @@ def _what(problem: ErrorDetails) -> str:
             return "expected a string"
         case "string_too_short":
             return "expected a non-empty string"
+        case "string_too_long":
+            return f"expected at most {ctx['max_length']} characters"
+        case "too_long":
+            return f"expected at most {ctx['max_length']} items"
         case "bool_type":
             return "expected true or false"
         case "int_type" | "int_parsing" | "int_from_float":

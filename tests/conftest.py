@@ -3,6 +3,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import timedelta
 
+import httpcore  # noqa: F401 - see below
 import pytest
 from fastapi.testclient import TestClient
 
@@ -12,6 +13,9 @@ from mockvps.clock import VirtualClock
 from mockvps.settings import DEFAULT_TOKEN, Settings
 
 pytest_plugins = ["pytester"]
+# httpcore is imported before any in-process pytester run: a run forgets the modules first imported during it, so
+# httpx, which keeps httpcore's exception classes from its first request, would meet a second httpcore afterwards
+# and let its errors through unmapped (httpcore.RemoteProtocolError where httpx.HTTPError is expected).
 
 AUTH = {"Authorization": f"Bearer {DEFAULT_TOKEN}"}
 CREATE = {"name": "web-server-02", "plan_id": 1, "os_id": 5, "location": "us-west"}

@@ -40,6 +40,8 @@ class Example:
     python: str
     answer: Any | None
     codes: list[int] = field(default_factory=list)
+    javascript: str | None = None
+    """The `fetch` example, where the documentation gives one (top-level `await`: it runs as a module)."""
 
     @property
     def success(self) -> int:
@@ -81,6 +83,16 @@ def _python(section: str) -> str:
     return section[start:end]
 
 
+def _javascript(section: str) -> str | None:
+    """From the first `const` after the Python example to the line that logs the answer."""
+    after_python = section.index("\n", section.index("print(", section.index("import requests")))
+    start = section.find("\nconst ", after_python)
+    if start < 0 or "fetch(" not in section[start : section.find("console.log(", start)]:
+        return None
+    end = section.index("\n", section.index("console.log(", start))
+    return section[start + 1 : end]
+
+
 def _answer(section: str) -> Any | None:
     marker = section.find("Beispielantwort")
     if marker < 0:
@@ -104,7 +116,7 @@ def examples() -> list[Example]:
         section = text[here.end() : after.start() if after else len(text)]
         title = section.strip().splitlines()[0]
         found.append(Example(title, here.group(1), here.group(2), _curl(section), _python(section),
-                             _answer(section), _codes(section)))  # fmt: skip
+                             _answer(section), _codes(section), _javascript(section)))  # fmt: skip
     return found
 
 

@@ -29,8 +29,10 @@ from mockvps.clock import Clock
 from mockvps.lifecycle import ACTIONS, LIFECYCLE, SETTLES, Action, DelayKind, Lifecycle, ServerStatus
 from mockvps.settings import Settings
 from mockvps.shared.state import MockState
+from mockvps.tokens import Token
 
 __all__ = [
+    "ACCOUNT",
     "BEHAVIOUR",
     "MUTANTS",
     "PROTOCOL",
@@ -49,6 +51,7 @@ __all__ = [
 ]
 
 S = ServerStatus
+ACCOUNT = "mockvps/conformance/test_account.py::"
 BEHAVIOUR = "mockvps/conformance/test_behaviour.py::"
 PROTOCOL = "mockvps/conformance/test_protocol.py::"
 SCHEMA = "mockvps/conformance/test_schema.py::"
@@ -560,6 +563,80 @@ def cross_account_visible(settings: Settings, *, clock: Clock) -> App:
             super().delete_server(self.holder(account, server_id), server_id)
 
     return _with_backend(settings, clock, Leaky)
+
+
+# -- tokens and their permissions -------------------------------------------------------------------------------
+
+
+def _token_of(app: App, authorization: str) -> tuple[Account, Token] | None:
+    """The account and token an Authorization header names, as the mock knows them."""
+    return app.state.backend.credentials(authorization.removeprefix("Bearer "))
+
+
+@caught_by(ACCOUNT + "test_a_read_only_token_is_refused_every_write_with_403")
+def read_only_token_creates(settings: Settings, *, clock: Clock) -> App:
+    """A token that may only read servers may create them (its other writes are refused)."""
+    app = create_app(settings, clock=clock)
+
+    @dataclass
+    class Lenient:
+        state: MockState
+
+        async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] == "http" and (scope["method"], scope["path"]) == ("POST", SERVERS):
+                headers = dict(scope["headers"])
+                found = _token_of(app, headers.get(b"authorization", b"").decode("latin-1"))
+                if found is not None and not found[1].writes_servers:  # served as the token that may do everything
+                    headers[b"authorization"] = f"Bearer {settings.token}".encode()
+                    scope = {**scope, "headers": list(headers.items())}
+            await app(scope, receive, send)
+
+    return Lenient(app.state)
+
+
+@caught_by(ACCOUNT + "test_a_403_never_tells_whether_a_server_exists")
+def permission_checked_after_the_server(settings: Settings, *, clock: Clock) -> App:
+    """A read-only token's write to a server that does not exist is answered 404, not 403: the permission is
+    checked after the server is looked up, so a 403 tells that a server exists."""
+    app = create_app(settings, clock=clock)
+
+    def change(request: Request, answer: Answer) -> None:
+        found = _token_of(app, request.headers.get("authorization", ""))
+        server_id = re.match(r"^/api/v1/servers/(\d+)/", request.path)
+        missing = found is not None and server_id is not None and int(server_id.group(1)) not in found[0].servers
+        if answer.status == 403 and missing:
+            answer.status, answer.body = 404, {"detail": "Not found."}
+
+    return Exchange(app, change)
+
+
+@caught_by(ACCOUNT + "test_account_me_answers_any_valid_token_whatever_its_scope")
+def account_me_needs_every_permission(settings: Settings, *, clock: Clock) -> App:
+    """account/me answers 403 to a token that may not do everything (`*:*`)."""
+    app = create_app(settings, clock=clock)
+
+    def change(request: Request, answer: Answer) -> None:
+        found = _token_of(app, request.headers.get("authorization", ""))
+        if (
+            request.method == "GET"
+            and request.path == "/api/v1/account/me/"
+            and found is not None
+            and found[1].permissions != ("*:*",)
+        ):
+            answer.status, answer.body = 403, {"detail": "You do not have permission to perform this action."}
+
+    return Exchange(app, change)
+
+
+@caught_by(ACCOUNT + "test_account_me_answers_the_account_and_the_calling_token")
+def permissions_not_resource_action(settings: Settings, *, clock: Clock) -> App:
+    """account/me writes the token's permissions with a dot (`servers.read`), not as `<resource>:<action>`."""
+
+    def change(request: Request, answer: Answer) -> None:
+        if request.method == "GET" and request.path == "/api/v1/account/me/" and answer.status == 200:
+            answer.body["token"]["permissions"] = [p.replace(":", ".") for p in answer.body["token"]["permissions"]]
+
+    return _rewriting(settings, clock, change)
 
 
 MUTANTS = sorted(VARIANTS)

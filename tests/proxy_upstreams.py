@@ -19,6 +19,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, MutableMapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ from mockvps.backend import Account, Backend, Server
 from mockvps.clock import SystemClock
 from mockvps.lifecycle import Lifecycle, ServerStatus
 from mockvps.settings import Settings
+from mockvps.tokens import Token, TokenSpec
 
 TOKEN = "proxy-test-token-8f2c41d9"
 """Distinctive, so a test can prove it is written nowhere."""
@@ -215,8 +217,23 @@ def stop_never_stops() -> App:
     return _with_backend(Backend, Lifecycle(settles=stuck))
 
 
+def permissions_not_enforced() -> App:
+    """The token may only read servers (account/me says `servers:read`), yet a create is answered 201:
+    permission-not-enforced on createServer."""
+
+    class Lenient(Backend):
+        def credentials(self, token: str) -> tuple[Account, Token] | None:
+            found = super().credentials(token)
+            return None if found is None else (found[0], replace(found[1], writes_servers=True))
+
+    given = settings()
+    base = given.backend(SystemClock())
+    reader = replace(given.account_specs()[0], tokens=(TokenSpec(TOKEN, "Monitoring", ("servers:read",)),))
+    return create_app(given, backend=Lenient(base.catalog, base.clock, base.delays, accounts=[reader]))
+
+
 _DRIFTS = (renamed_fields, string_ids, running_for_active, paginated_lists, no_slash_redirect, html_errors,
-           accepted_refused_action, stop_comes_back_active, stop_never_stops)  # fmt: skip
+           accepted_refused_action, stop_comes_back_active, stop_never_stops, permissions_not_enforced)  # fmt: skip
 DRIFTS: dict[str, Callable[[], App]] = {f.__name__: f for f in _DRIFTS}
 
 

@@ -91,8 +91,8 @@ def test_formats_stand_inside_the_string_branch() -> None:
 
 
 def test_the_document_names_its_tags_contact_and_license() -> None:
-    assert [tag["name"] for tag in DOCUMENT["tags"]] == ["servers"]
-    assert {op_tag for _, _, op in operations() for op_tag in op["tags"]} == {"servers"}
+    assert [tag["name"] for tag in DOCUMENT["tags"]] == ["servers", "account"]
+    assert {op_tag for _, _, op in operations() for op_tag in op["tags"]} == {"servers", "account"}
     assert DOCUMENT["info"]["contact"]["url"] == "https://admin.vps.org"
     assert DOCUMENT["info"]["license"]["identifier"] == "MIT"
 

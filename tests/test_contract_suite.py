@@ -120,10 +120,12 @@ def test_conformance_passes_over_http_and_leaves_nothing_behind(tmp_path: Path, 
     try:
         auth = {"Authorization": "Bearer mockvps-dev-token"}
         before = [httpx.get(f"{server.url}/api/v1/servers/{i}/", headers=auth).json() for i in (12345, 12346)]
+        read_only = {"token": "read-only-token", "permissions": ["servers:read"]}
+        assert httpx.post(f"{server.url}/_mockvps/accounts/default/tokens", json=read_only).status_code == 201
         report = tmp_path / "report"
         result = subprocess.run(
             [sys.executable, "-m", "mockvps", "conformance", "--base-url", server.url, "--token", "mockvps-dev-token",
-             "--second-token", "second-token", "--report", str(report)],
+             "--second-token", "second-token", "--read-only-token", "read-only-token", "--report", str(report)],
             capture_output=True, text=True, timeout=300,
         )  # fmt: skip
         assert result.returncode == 0, result.stdout[-3000:]

@@ -146,3 +146,38 @@ def test_the_documentation_renders_with_no_network(mock: Served, page: str, expe
         driver.save_screenshot(str(SCREENSHOTS / f"{page.strip('/').replace('/', '-')}.png"))
     finally:
         driver.quit()
+
+
+def test_the_dashboard_shows_each_account_s_tokens_by_name_and_permissions_never_their_secrets(tmp_path: Path) -> None:
+    import json
+
+    from selenium.webdriver.common.by import By
+
+    accounts = tmp_path / "accounts.json"
+    accounts.write_text(json.dumps({"accounts": [{"name": "ops", "tokens": [
+        {"token": "ops-read-secret", "name": "Monitoring", "permissions": ["servers:read"]},
+        {"token": "ops-dns-secret", "name": "DNS robot", "permissions": ["dns:*", "domains:*"]},
+    ]}]}))  # fmt: skip
+    server = Served("--accounts", str(accounts), "--log-level", "warning")
+    driver = browser(offline=True)
+    try:
+        httpx.post(f"{server.url}/_mockvps/accounts/ops/tokens", json={"name": "Later", "permissions": []})
+
+        def tokens(d: WebDriver) -> list[str]:
+            # The page redraws its tables every second: read the rows in one go, in the page itself.
+            rows: list[str] = d.execute_script(
+                'return [...document.querySelectorAll("#tokens tbody tr")].map((tr) => tr.innerText)'
+            )
+            return [" ".join(row.split()) for row in rows]
+
+        driver.get(f"{server.url}/_mockvps/ui/")
+        wait_for(driver, lambda d: tokens(d) == ["Production API *:*"])  # the default account's, selected first
+        driver.execute_script("document.querySelector('#accounts tr[data-account=\"ops\"]').click()")
+        wait_for(driver, lambda d: tokens(d) == ["Monitoring servers:read", "DNS robot dns:*, domains:*",
+                                                 "Later (none)"])  # fmt: skip
+        assert driver.find_element(By.ID, "tokens-account").text == "ops"
+        page = driver.page_source
+        assert "ops-read-secret" not in page and "mockvps-dev-token" not in page
+    finally:
+        driver.quit()
+        server.stop()

@@ -10,7 +10,7 @@ import pytest
 
 import mockvps
 
-DOMAIN = ["clock", "errors", "lifecycle", "catalog", "addresses", "backend"]
+DOMAIN = ["clock", "errors", "lifecycle", "catalog", "addresses", "backend", "tokens"]
 PACKAGE = Path(mockvps.__file__).parent
 
 

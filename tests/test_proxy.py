@@ -180,6 +180,12 @@ def _start_an_active_server(client: httpx.Client) -> None:
     assert client.post(f"{SERVERS}{server_id}/start/").status_code == 200
 
 
+def _learn_the_permissions_then_create(client: httpx.Client) -> None:
+    assert client.get("/api/v1/account/me/").json()["token"]["permissions"] == ["servers:read"]
+    assert client.get(SERVERS).status_code == 200  # a read: allowed
+    assert client.post(SERVERS, json=ORDER).status_code == 201  # a write: not allowed, answered all the same
+
+
 def _stop_and_watch(client: httpx.Client) -> None:
     server_id = create_and_wait(client)
     assert client.post(f"{SERVERS}{server_id}/stop/").status_code == 200
@@ -207,6 +213,8 @@ SCENARIOS: dict[str, tuple[Callable[[httpx.Client], None], set[tuple[str, str]],
     "stop_comes_back_active": (_stop_and_watch, {("stopServer", "transition-not-followed")}, []),
     "stop_never_stops": (_stop_and_wait_past_the_timeout, {("stopServer", "transition-not-followed")},
                          ["--transition-timeout", "0.5"]),
+    "permissions_not_enforced": (_learn_the_permissions_then_create, {("createServer", "permission-not-enforced")},
+                                 []),
 }  # fmt: skip
 
 
@@ -239,6 +247,7 @@ def test_the_same_session_against_the_mock_itself_reports_nothing() -> None:
             _stop_and_wait_past_the_timeout(client)
             server_id = create_and_wait(client)
             assert client.post(f"{SERVERS}{server_id}/start/").status_code == 400
+            assert client.get("/api/v1/account/me/").json()["token"]["permissions"] == ["*:*"]
         report = proxy.drift()
     finally:
         proxy.stop()

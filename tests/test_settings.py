@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from mockvps.backend import DEFAULT_BALANCE
 from mockvps.errors import ConfigurationError
 from mockvps.settings import DEFAULT_TOKEN, AccountEntry, Settings
+from mockvps.tokens import TokenSpec
 
 
 def test_defaults_need_no_configuration() -> None:
@@ -43,7 +44,7 @@ def test_an_accounts_file_adds_accounts(tmp_path: Path) -> None:
     ]}))  # fmt: skip
     default, ci = Settings(accounts=path).account_specs()
     assert ci.name == "ci"
-    assert ci.tokens == ("t1", "t2")
+    assert ci.tokens == (TokenSpec("t1"), TokenSpec("t2"))  # plain strings: tokens that may do everything
     assert ci.balance == Decimal("12.00")
     assert ci.ssh_keys is not None and list(ci.ssh_keys) == [7]
     assert default.name == "default"
@@ -84,7 +85,7 @@ def _with(**fields: object) -> object:
         ({"accounts": [5]}, "accounts[0]: expected an object"),
         ({"accounts": [{"name": "x"}]}, "accounts[0].tokens: required"),
         (_with(tokens=[]), "accounts[0].tokens: expected a non-empty list"),
-        (_with(tokens=["t", 5]), "accounts[0].tokens[1]: expected a string"),
+        (_with(tokens=["t", 5]), "accounts[0].tokens[1]: expected a string or an object"),
         (_with(tokens=["t", ""]), "accounts[0].tokens[1]: expected a non-empty string"),
         (_with(name=""), "accounts[0].name: expected a non-empty string"),
         (_with(balance="-1"), "accounts[0].balance: expected a non-negative number"),

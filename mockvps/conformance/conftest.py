@@ -2,7 +2,7 @@
 
     pytest mockvps/conformance                                   # the in-process mock (default)
     pytest mockvps/conformance --base-url URL --token T          # anything that speaks the API over HTTP
-      [--allow-writes] [--second-token T2] [--profile thorough] [--max-servers 3] [--rate 5]
+      [--allow-writes] [--second-token T2] [--read-only-token T3] [--profile thorough] [--max-servers 3] [--rate 5]
       [--transition-timeout 600] [--plan-id 1 --os-id 5 --location us-west] [--as-remote] [--report DIR]
 
 Against a base URL that is not loopback the suite only reads (GET) unless --allow-writes is given. Where it
@@ -39,6 +39,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--second-token",
         default=env("MOCKVPS_SECOND_TOKEN"),
         help="a token of another account, for the isolation checks",
+    )
+    group.addoption(
+        "--read-only-token",
+        default=env("MOCKVPS_READ_ONLY_TOKEN"),
+        help="a token of the same account with servers:read only, for the permission checks",
     )
     group.addoption(
         "--allow-writes",
@@ -109,6 +114,7 @@ def _options(config: pytest.Config) -> Options:
         location=config.getoption("--location"),
         app_factory=config.getoption("--app-factory"),
         as_remote=config.getoption("--as-remote"),
+        read_only_token=config.getoption("--read-only-token"),
     )
 
 
@@ -176,6 +182,13 @@ def second(api: Api, target: Target) -> Api:
     if not target.second_token:
         pytest.skip("needs a second account: pass --second-token")
     return api.as_token(target.second_token)
+
+
+@pytest.fixture
+def read_only(api: Api, target: Target) -> Api:
+    if not target.read_only_token:
+        pytest.skip("needs a read-only token of the same account: pass --read-only-token")
+    return api.as_token(target.read_only_token)
 
 
 @pytest.fixture(scope="session")

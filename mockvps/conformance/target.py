@@ -16,6 +16,8 @@ import requests
 __all__ = [
     "IN_PROCESS_URL",
     "NEVER_ID",
+    "OTHER_SCOPE_TOKEN",
+    "READ_ONLY_TOKEN",
     "SECOND_TOKEN",
     "HttpTarget",
     "InProcessTarget",
@@ -30,6 +32,10 @@ NEVER_ID = 2**62 + 7
 """An id no real service has handed out: where the suite may not touch a server, it aims here."""
 FIRST_TOKEN = "contract-token"
 SECOND_TOKEN = "contract-second-token"
+READ_ONLY_TOKEN = "contract-read-only-token"
+"""In process: a token of the first account that may only read servers (`servers:read`)."""
+OTHER_SCOPE_TOKEN = "contract-other-scope-token"
+"""In process: a token of the second account whose permissions are all for other resources (`dns:*`)."""
 
 AppFactory = Callable[..., Any]
 """(settings, *, clock) -> ASGI app: `mockvps.app.create_app` or a deliberately broken variant of it."""
@@ -50,6 +56,7 @@ class Options:
     location: str
     app_factory: str
     as_remote: bool = False
+    read_only_token: str | None = None
 
 
 def is_loopback(url: str) -> bool:
@@ -100,6 +107,8 @@ class Target:
     base_url: str
     token: str
     second_token: str | None
+    read_only_token: str | None
+    """A token of the first account that may only read servers (`servers:read`), if the suite has one."""
     writes: bool
     """May the suite create, change and delete servers here?"""
     rate: float | None
@@ -107,6 +116,11 @@ class Target:
     poll_interval: float
     resettable = False
     """Can the suite start from a fresh state here? Then it may touch any server; elsewhere only its own."""
+
+    @property
+    def tokens_of_every_scope(self) -> list[str]:
+        """Every token the suite knows, whatever its permissions."""
+        return [t for t in (self.token, self.second_token, self.read_only_token) if t]
 
     def session(self) -> requests.Session:
         raise NotImplementedError
@@ -129,6 +143,7 @@ class HttpTarget(Target):
         self.name = self.base_url
         self.token = options.token
         self.second_token = options.second_token
+        self.read_only_token = options.read_only_token
         local = is_loopback(self.base_url) and not options.as_remote
         self.writes = local or options.allow_writes
         self.rate = options.rate if options.rate is not None else (None if local else 5.0)
@@ -165,6 +180,7 @@ class InProcessTarget(Target):
         self.base_url = IN_PROCESS_URL
         self.token = FIRST_TOKEN
         self.second_token = SECOND_TOKEN
+        self.read_only_token = READ_ONLY_TOKEN
         self.writes = True
         self.rate = None
         self._app: Any = None
@@ -174,12 +190,20 @@ class InProcessTarget(Target):
         # A stable ASGI app for schemathesis, delegating to whichever fresh app `reset` built last.
         await self._app(scope, receive, send)
 
+    @property
+    def tokens_of_every_scope(self) -> list[str]:
+        return [*super().tokens_of_every_scope, OTHER_SCOPE_TOKEN]
+
     def reset(self) -> bool:
         from mockvps.backend import AccountSpec
+        from mockvps.tokens import TokenSpec
 
         self._app = self._factory(self._settings, clock=self._clock)
         backend = self._app.state.backend
-        backend.add_account(AccountSpec("second", (SECOND_TOKEN,), balance=backend.accounts["default"].balance))
+        first = backend.accounts["default"]
+        backend.add_token(first, TokenSpec(READ_ONLY_TOKEN, "contract read-only", ("servers:read",)))
+        other_scope = TokenSpec(OTHER_SCOPE_TOKEN, "contract DNS", ("dns:*",))
+        backend.add_account(AccountSpec("second", (SECOND_TOKEN, other_scope), balance=first.balance))
         return True
 
     def session(self) -> requests.Session:

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import RootModel
 from starlette.responses import Response
 
-from mockvps.backend import Account, AccountSpec, Backend, Outcome, Usage
+from mockvps.backend import DEFAULT_PROFILE, Account, AccountSpec, Backend, Outcome, Usage
 from mockvps.catalog import parse_catalog
 from mockvps.clock import ControllableClock
 from mockvps.control.deps import BackendDep, ServerIdDep, StateDep, json_body, mock_state, request_body
@@ -33,6 +33,9 @@ from mockvps.control.schemas import (
     NextProvisioning,
     ServerSeed,
     ServerState,
+    TokenCreate,
+    TokenCreated,
+    TokenInfo,
     UsageSpec,
 )
 from mockvps.errors import ConfigurationError, InvalidToken, NotAuthenticated, NotFound, ValidationFailed
@@ -68,6 +71,7 @@ REQUEST_MODELS = (
     FaultRuleCreate,
     NextProvisioning,
     ServerSeed,
+    TokenCreate,
     UsageSpec,
     _Snapshot,
 )
@@ -104,6 +108,7 @@ def _account_info(backend: Backend, account: Account) -> dict[str, Any]:
         "servers": len(account.servers),
         "ssh_keys": [{"id": k.id, "name": k.name} for k in account.ssh_keys.values()],
         "next_provisioning": account.next_outcome.value if account.next_outcome else None,
+        "profile": rendering.profile(account.profile),
     }
 
 
@@ -137,13 +142,14 @@ async def create_account(
     delays = backend.merged_delays(None, _seconds(body.provisioning_delay), _seconds(body.action_delay))
     spec = AccountSpec(
         name=body.name or "",
-        tokens=tuple(body.tokens or ()),
+        tokens=tuple(t.spec() for t in body.tokens or ()),
         balance=body.balance,
         examples=body.examples,
         ssh_keys=key_map(body.ssh_keys),
         mode=body.mode,
         delays=delays,
         catalog=catalog,
+        profile=body.profile.applied(DEFAULT_PROFILE) if body.profile else DEFAULT_PROFILE,
     )
     account, tokens = backend.create_account(spec, generate_name=not body.name, generate_token=not body.tokens)
     return JSONResponse({**_account_info(backend, account), "tokens": list(tokens)}, status_code=201)
@@ -163,15 +169,40 @@ async def get_account(name: AccountName, backend: BackendDep) -> Response:
 async def update_account(
     name: AccountName, backend: BackendDep, body: Annotated[AccountUpdate, Depends(json_body(AccountUpdate))]
 ) -> Response:
-    """Change the balance, the transition mode or the delays of one account."""
+    """Change the balance, the transition mode, the delays or the profile of one account."""
+    account = backend.account(name)
     account = backend.update_account(
-        backend.account(name),
+        account,
         balance=body.balance,
         mode=body.mode,
         provisioning_delay=_seconds(body.provisioning_delay),
         action_delay=_seconds(body.action_delay),
+        profile=body.profile.applied(account.profile) if body.profile else None,
     )
     return JSONResponse(_account_info(backend, account))
+
+
+@router.get("/accounts/{name}/tokens", operation_id="listTokens", response_model=list[TokenInfo])
+async def list_tokens(name: AccountName, backend: BackendDep) -> Response:
+    """The account's tokens, oldest first: names and permissions, never their secrets."""
+    tokens = backend.account(name).tokens
+    return JSONResponse([{"name": t.name, "permissions": list(t.permissions)} for t in tokens])
+
+
+@router.post(
+    "/accounts/{name}/tokens",
+    operation_id="createToken",
+    openapi_extra=request_body(TokenCreate),
+    status_code=201,
+    response_model=TokenCreated,
+)
+async def create_token(
+    name: AccountName, backend: BackendDep, body: Annotated[TokenCreate, Depends(json_body(TokenCreate))]
+) -> Response:
+    """A further token of the account, with a name and permissions. Its secret is shown here only, as the live
+    dashboard shows a new token's: the mock keeps its salted digest."""
+    token, secret = backend.add_token(backend.account(name), body.spec())
+    return JSONResponse({"name": token.name, "permissions": list(token.permissions), "token": secret}, status_code=201)
 
 
 @router.delete("/accounts/{name}", operation_id="deleteAccount", status_code=204)

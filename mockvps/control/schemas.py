@@ -3,17 +3,28 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, WrapValidator, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from mockvps.backend import DEFAULT_BALANCE, MAX_SEEDED_ID
 from mockvps.clock import MAX_OFFSET
 from mockvps.lifecycle import MAX_DELAY, ServerStatus, TransitionMode
 from mockvps.public.schemas import Hostname, Integral, Name, ServerDetail
-from mockvps.validation import Id, Money, SshKeys, StrictModel
+from mockvps.tokens import ALL_PERMISSIONS, DEFAULT_TOKEN_NAME, TokenSpec
+from mockvps.validation import (
+    Id,
+    Money,
+    OrString,
+    Permissions,
+    ProfileRecord,
+    SshKeys,
+    StrictModel,
+    TokenName,
+    string_or_object,
+)
 
 __all__ = [
     "AccountCreate",
@@ -27,9 +38,13 @@ __all__ = [
     "FaultRuleInfo",
     "JournalEntryInfo",
     "NextProvisioning",
+    "ProfileInfo",
     "ServerSeed",
     "ServerState",
     "SshKeyEntry",
+    "TokenCreate",
+    "TokenCreated",
+    "TokenInfo",
     "UsageSpec",
 ]
 
@@ -44,11 +59,53 @@ Seconds = Annotated[float, Field(ge=0, le=MAX_DELAY.total_seconds(), allow_inf_n
 MAX_USAGE = 2**53 - 1
 
 
+class TokenCreate(StrictModel):
+    """A token of an account; its secret is generated when left out."""
+
+    token: Annotated[str, Field(min_length=1, max_length=500)] | None = Field(
+        None, description="The secret (left out: generated). Shown once, in the answer; the mock keeps its digest."
+    )
+    name: TokenName = DEFAULT_TOKEN_NAME
+    permissions: Permissions = Field(
+        default_factory=lambda: list(ALL_PERMISSIONS),
+        description="`<resource>:<action>`, `*` on either side: `servers:read` (GET, HEAD, OPTIONS), "
+        "`servers:write` (every other method), `servers:*`, `*:*`.",
+    )
+
+    def spec(self) -> TokenSpec:
+        return TokenSpec(secret=self.token, name=self.name, permissions=tuple(self.permissions))
+
+
+class TokenInfo(BaseModel):
+    name: str
+    permissions: list[str]
+
+
+class TokenCreated(TokenInfo):
+    token: str = Field(description="Shown once: the mock keeps only its digest.")
+
+
+class ProfileInfo(BaseModel):
+    """What `GET /api/v1/account/me/` shows of the account."""
+
+    email: str
+    first_name: str
+    last_name: str
+    company_name: str
+    created_at: date
+
+
 class AccountCreate(StrictModel):
     """Everything optional: an empty body makes a fresh account with a generated name and token."""
 
     name: str | None = Field(None, min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._-]+$")
-    tokens: list[Annotated[str, Field(min_length=1, max_length=500)]] | None = Field(None, min_length=1)
+    tokens: list[Annotated[TokenCreate, WrapValidator(string_or_object("token")), OrString()]] | None = Field(
+        None,
+        min_length=1,
+        description="Each a secret (a token that may do everything, `*:*`) or a token object; left out: one "
+        "generated token that may do everything.",
+    )
+    profile: ProfileRecord | None = Field(None, description="Left out: the documentation's example profile.")
     balance: Money = DEFAULT_BALANCE
     ssh_keys: SshKeys | None = Field(None, description="Distinct ids; null: the catalog's keys.")
     examples: bool = Field(False, description="Start with the documentation's servers 12345 and 12346.")
@@ -63,6 +120,7 @@ class AccountUpdate(StrictModel):
     mode: Annotated[TransitionMode, Field(strict=False)] | None = None
     provisioning_delay: Seconds | None = None
     action_delay: Seconds | None = None
+    profile: ProfileRecord | None = Field(None, description="The fields given change; the others stay.")
 
 
 class AccountInfo(BaseModel):
@@ -74,6 +132,7 @@ class AccountInfo(BaseModel):
     servers: int
     ssh_keys: list[SshKeyEntry]
     next_provisioning: Literal["fail", "hang"] | None
+    profile: ProfileInfo
 
 
 class AccountCreated(AccountInfo):

@@ -1,8 +1,10 @@
 """The whole state of a mock as JSON-ready data, and back: export, import, and `mockvps serve --state FILE`.
 
 Tokens leave only as salted SHA-256 digests (`token_sha256`, each of `token_salt` + the token; the salt is the
-state's, random); an imported snapshot may name tokens in clear (`tokens`) or by digest. Import validates
-everything before it builds anything, so a bad snapshot changes nothing.
+state's, random), each with its name and permissions: a plain digest is a token of the default name that may do
+everything (`*:*`), anything else an object `{"sha256", "name", "permissions"}`. An imported snapshot may name
+tokens in clear (`tokens`, as an accounts file does) or by digest. Import validates everything before it builds
+anything, so a bad snapshot changes nothing.
 """
 
 from __future__ import annotations
@@ -10,16 +12,42 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BeforeValidator, Field, PlainValidator, ValidationError
+from pydantic import AfterValidator, BeforeValidator, Field, PlainValidator, ValidationError, WrapValidator
 from pydantic_core import PydanticCustomError
 
 from mockvps.addresses import AddressPool
-from mockvps.backend import DEFAULT_BALANCE, Account, AccountSpec, Backend, Limits, Outcome, Server, Usage
+from mockvps.backend import (
+    DEFAULT_BALANCE,
+    DEFAULT_PROFILE,
+    Account,
+    AccountSpec,
+    Backend,
+    Limits,
+    Outcome,
+    Profile,
+    Server,
+    Usage,
+)
 from mockvps.catalog import Catalog, catalog_to_dict, parse_catalog
 from mockvps.clock import MAX_OFFSET, Clock, ControllableClock
 from mockvps.errors import ConfigurationError, LimitReached
 from mockvps.lifecycle import MAX_DELAY, Delays, ServerStatus, TransitionMode
-from mockvps.validation import Id, Money, NonEmptyText, SshKeys, StrictModel, expected, first_problem, key_map
+from mockvps.tokens import ALL_PERMISSIONS, DEFAULT_TOKEN_NAME, Token, TokenSpec
+from mockvps.validation import (
+    Id,
+    Money,
+    OrString,
+    Permissions,
+    ProfileRecord,
+    SshKeys,
+    StrictModel,
+    TokenEntry,
+    TokenName,
+    expected,
+    first_problem,
+    key_map,
+    string_or_object,
+)
 
 __all__ = [
     "SNAPSHOT_VERSION",
@@ -28,6 +56,7 @@ __all__ = [
     "SnapshotClock",
     "SnapshotDelays",
     "SnapshotServer",
+    "SnapshotToken",
     "SnapshotUsage",
     "account_record",
     "clock_record",
@@ -100,7 +129,7 @@ def account_record(backend: Backend, account: Account) -> dict[str, Any]:
     delays = account.delays
     return {
         "name": account.name,
-        "token_sha256": [d.hex() for d in backend.token_digests(account)],
+        "token_sha256": [_token_record(t) for t in account.tokens],
         "balance": str(account.balance),
         "ssh_keys": [{"id": k.id, "name": k.name} for k in account.ssh_keys.values()],
         "mode": account.mode.value,
@@ -111,6 +140,24 @@ def account_record(backend: Backend, account: Account) -> dict[str, Any]:
         "next_id": account.next_id,
         "next_outcome": account.next_outcome.value if account.next_outcome else None,
         "clock": _clock(account.clock),
+        "profile": _profile_record(account.profile),
+    }
+
+
+def _token_record(token: Token) -> str | dict[str, Any]:
+    """A plain digest for a token of the default name that may do everything, else the digest with both."""
+    if token.name == DEFAULT_TOKEN_NAME and token.permissions == ALL_PERMISSIONS:
+        return token.digest.hex()
+    return {"sha256": token.digest.hex(), "name": token.name, "permissions": list(token.permissions)}
+
+
+def _profile_record(profile: Profile) -> dict[str, Any]:
+    return {
+        "email": profile.email,
+        "first_name": profile.first_name,
+        "last_name": profile.last_name,
+        "company_name": profile.company_name,
+        "created_at": profile.created_at.isoformat(),
     }
 
 
@@ -136,6 +183,8 @@ LATEST = datetime(5000, 1, 1, tzinfo=UTC)
 
 
 def _digest(value: object) -> bytes:
+    if isinstance(value, bytes) and len(value) == 32:
+        return value
     try:
         digest = bytes.fromhex(value) if isinstance(value, str) else b""
     except ValueError:
@@ -230,10 +279,34 @@ class SnapshotServer(StrictModel):
     outcome: Ending | None = None
 
 
+Digest = Annotated[bytes, PlainValidator(_digest, json_schema_input_type=str)]
+
+
+class SnapshotToken(StrictModel):
+    """A token known by its salted digest, with its name and permissions."""
+
+    sha256: Digest
+    name: TokenName = DEFAULT_TOKEN_NAME
+    permissions: Permissions = Field(default_factory=lambda: list(ALL_PERMISSIONS))
+
+    def spec(self) -> TokenSpec:
+        return TokenSpec(digest=self.sha256, name=self.name, permissions=tuple(self.permissions))
+
+
+def _digest_or_object(value: Any, handler: Any) -> Any:
+    if isinstance(value, str):  # a plain digest, judged here so that a bad one is named at its own place
+        return SnapshotToken.model_construct(
+            sha256=_digest(value), name=DEFAULT_TOKEN_NAME, permissions=list(ALL_PERMISSIONS)
+        )
+    return string_or_object("sha256")(value, handler)
+
+
 class SnapshotAccount(StrictModel):
     name: str
-    tokens: list[NonEmptyText] = Field(default_factory=list)
-    token_sha256: list[Annotated[bytes, PlainValidator(_digest)]] = Field(default_factory=list)
+    tokens: list[TokenEntry] = Field(default_factory=list)
+    token_sha256: list[Annotated[SnapshotToken, WrapValidator(_digest_or_object), OrString()]] = Field(
+        default_factory=list
+    )
     balance: Annotated[Money, BeforeValidator(_text_only)] = DEFAULT_BALANCE
     ssh_keys: SshKeys | None = None
     """None: the catalog's default keys."""
@@ -244,13 +317,15 @@ class SnapshotAccount(StrictModel):
     """At least one above the highest server id, whatever the snapshot says."""
     next_outcome: Ending | None = None
     clock: SnapshotClock | None = None
+    profile: ProfileRecord | None = None
+    """Left out: the documentation's example."""
     servers: list[SnapshotServer] = Field(default_factory=list)
 
     def spec(self) -> AccountSpec:
         delays = self.delays
         return AccountSpec(
             name=self.name,
-            tokens=tuple(self.tokens),
+            tokens=(*(t.spec() for t in self.tokens), *(t.spec() for t in self.token_sha256)),
             balance=self.balance,
             mode=self.mode,
             ssh_keys=key_map(self.ssh_keys),
@@ -258,7 +333,7 @@ class SnapshotAccount(StrictModel):
             if delays is None
             else Delays(timedelta(seconds=delays.provisioning), timedelta(seconds=delays.action)),
             catalog=self.catalog,
-            token_digests=tuple(self.token_sha256),
+            profile=self.profile.applied(DEFAULT_PROFILE) if self.profile else DEFAULT_PROFILE,
         )
 
 

@@ -5,7 +5,8 @@ readable and listed; after a 204 DELETE it answers 404 and leaves the list; an a
 followed by its documented statuses (`mockvps.lifecycle`'s tables: stop -> stopping -> stopped) as later
 reads show them, and was allowed from the status the server was last seen in; a filtered list holds only
 matching servers and `count` is the number of `results`; `created_at` never changes and `updated_at` never
-goes back; a request without valid credentials is never answered 2xx.
+goes back; a request without valid credentials is never answered 2xx; once `account/me` has told a token's
+permissions, a request they do not allow (`servers:read` writing) is never answered 2xx.
 
 Only what the proxy saw counts: a read that began before a create, delete or action had been answered says
 nothing about it, and another client's changes are not seen. A server may always turn up `suspended` (an
@@ -25,11 +26,14 @@ from mockvps.departures import Departure, Example, Side, excerpt
 from mockvps.lifecycle import ACTIONS, SETTLES, Action, ServerStatus
 from mockvps.proxy.exchange import Exchange
 from mockvps.proxy.validation import Route
+from mockvps.tokens import allows
 
-__all__ = ["ACTION_OPERATIONS", "Pending", "Seen", "Session"]
+__all__ = ["ACCOUNT_ME", "ACTION_OPERATIONS", "Pending", "Seen", "Session"]
 
 _STATUSES = frozenset(s.value for s in ServerStatus)
 ACTION_OPERATIONS = {"startServer": Action.START, "stopServer": Action.STOP, "rebootServer": Action.REBOOT}
+ACCOUNT_ME = "getAccountMe"
+"""Tells a token its permissions: the session holds the token's later requests to them."""
 
 
 @dataclass
@@ -65,6 +69,8 @@ class Seen:
 @dataclass
 class _Account:
     servers: dict[str, Seen] = field(default_factory=dict)
+    permissions: tuple[str, ...] | None = None
+    """The token's permissions, once `account/me` has told them."""
 
     def server(self, server_id: str) -> Seen:
         return self.servers.setdefault(server_id, Seen())
@@ -95,6 +101,7 @@ class Session:
         account = self.accounts.setdefault(exchange.credential, _Account())
         began, ended = exchange.started.timestamp(), exchange.started.timestamp() + exchange.duration
         operation = route.operation
+        self._permissions(account, exchange, operation, status, body, found)
         segments = [s for s in exchange.path.split("/") if s]
         path_id = segments[3] if len(segments) > 3 else None
         if operation == "createServer" and status == 201 and isinstance(body, dict) and "id" in body:
@@ -133,6 +140,22 @@ class Session:
             found.add(route.operation, "unauthenticated-success", f"answered {status} to a request without credentials")
         elif exchange.credential in self.refused:
             found.add(route.operation, "unauthenticated-success", f"answered {status} to a token it refused with 401")
+
+    @staticmethod
+    def _permissions(
+        account: _Account, exchange: Exchange, operation: str, status: int, body: Any, found: _Found
+    ) -> None:
+        if operation == ACCOUNT_ME:
+            token = body.get("token") if status == 200 and isinstance(body, dict) else None
+            if isinstance(token, dict) and isinstance(token.get("permissions"), list):
+                account.permissions = tuple(p for p in token["permissions"] if isinstance(p, str))
+            return
+        if account.permissions is None or not 200 <= status < 300:
+            return
+        action = "read" if exchange.method in ("GET", "HEAD", "OPTIONS") else "write"
+        if not allows(account.permissions, "servers", action):
+            held = ", ".join(account.permissions) or "none"
+            found.add(operation, "permission-not-enforced", f"a {action} by a token whose permissions are {held}")
 
     def _list(self, account: _Account, exchange: Exchange, body: dict[str, Any], began: float, found: _Found) -> None:
         results = body.get("results")

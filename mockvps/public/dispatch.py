@@ -1,9 +1,10 @@
-"""The public Servers API as a plain ASGI app.
+"""The public API as a plain ASGI app.
 
-It routes by the operation table of `servers`, checks credentials before anything else, reads bodies with
-`wire`, renders errors with `errors.render`, applies fault rules and writes the journal. FastAPI's per-request
-machinery (dependency solving, routing through included routers, telemetry) cost several times the mock's own
-work, so the hot path does without it; FastAPI serves the control API and the documentation pages.
+It routes by the operation table of `operations`, answers CORS preflights (`cors`), checks credentials and then
+the token's permissions before anything else, reads bodies with `shared.requests`, renders errors with
+`shared.http_errors.render`, applies fault rules and writes the journal. FastAPI's per-request machinery
+(dependency solving, routing through included routers, telemetry) cost several times the mock's own work, so the
+hot path does without it; FastAPI serves the control API and the documentation pages.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from urllib.parse import parse_qsl, quote
 
 import orjson
 
-from mockvps.errors import InvalidToken, MockVPSError, NotAuthenticated, NotFound
+from mockvps.errors import InvalidToken, MockVPSError, NotAuthenticated, NotFound, PermissionDenied
+from mockvps.public.cors import CorsPolicy, Headers
 from mockvps.public.operations import OPERATIONS, Call, Operation
 from mockvps.public.rendering import ListCache, timestamp
 from mockvps.shared.faults import DropConnection, FaultRule, RequestFacts
@@ -30,12 +32,14 @@ if TYPE_CHECKING:
 
     from mockvps.shared.state import MockState
 
-__all__ = ["PUBLIC_PREFIX", "PublicAPI", "Resource"]
+__all__ = ["PUBLIC_PREFIX", "READS", "PublicAPI", "Resource"]
 
 log = logging.getLogger("mockvps")
 
 PUBLIC_PREFIX = "/api/"
 JSON_TYPE = (b"content-type", b"application/json")
+READS = frozenset({"GET", "HEAD", "OPTIONS"})
+"""What `<resource>:read` allows; every other method needs `<resource>:write`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,16 +52,21 @@ class Resource:
     """The path's methods, then HEAD (where GET is) and OPTIONS, as DRF lists them."""
     metadata: bytes
     """DRF's answer to OPTIONS: the view's name and description, what it renders and parses."""
+    guarded: bool
+    """Whether a token needs `servers:read` or `servers:write` here (not on account/me: any token may call it)."""
 
     def operation(self, method: str) -> Operation | None:
         """The operation a method runs: HEAD runs GET's, answered without its body."""
         return self.operations.get("GET" if method == "HEAD" else method)
 
 
+_VIEW_NAMES = {"servers": "Server List", "{server_id}": "Server Instance", "me": "Account"}
+
+
 def _view_name(path: str) -> str:
-    """DRF's name of the view behind a path: `Server List`, `Server Instance`, or the action (`Start`)."""
+    """DRF's name of the view behind a path: `Server List`, `Server Instance`, `Account`, or the action (`Start`)."""
     last = path.rstrip("/").rpartition("/")[2]
-    return "Server List" if last == "servers" else "Server Instance" if last == "{server_id}" else last.title()
+    return _VIEW_NAMES.get(last, last.title())
 
 
 def _compile(operations: tuple[Operation, ...]) -> list[Resource]:
@@ -76,7 +85,9 @@ def _compile(operations: tuple[Operation, ...]) -> list[Resource]:
             "parses": ["application/json"],
         }
         pattern = re.compile("^" + path.replace("{server_id}", "([^/]+)") + "$")
-        resources.append(Resource(pattern, ops, ", ".join(methods), orjson.dumps(metadata)))
+        guarded = first.permission is not None
+        assert first.permission in (None, "servers"), "a token's permissions are resolved for servers only"
+        resources.append(Resource(pattern, ops, ", ".join(methods), orjson.dumps(metadata), guarded))
     return resources
 
 
@@ -95,12 +106,15 @@ class PublicAPI:
     def __init__(self, state: MockState) -> None:
         self.state = state
         self.lists = ListCache()
+        settings = state.settings
+        self.cors = CorsPolicy(settings.cors_origins) if settings.cors_origins else None
+        self.page_size = settings.page_size
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         state = self.state
         backend = state.backend
         method, path = scope["method"], scope["path"]
-        authorization = content_type = content_length = None
+        authorization = content_type = content_length = origin = preflight = None
         for name, value in scope["headers"]:
             if name == b"authorization":
                 authorization = value.decode("latin-1")
@@ -108,14 +122,27 @@ class PublicAPI:
                 content_type = value.decode("latin-1")
             elif name == b"content-length":
                 content_length = value.decode("latin-1")
+            elif name == b"origin":
+                origin = value.decode("latin-1")
+            elif name == b"access-control-request-method":
+                preflight = value
         token = bearer_token(authorization)
-        account = backend.account_for_token(token) if token else None
+        credentials = backend.credentials(token) if token else None
+        account = credentials[0] if credentials else None
         route = _route(path)
         operation = route[0].operation(method) if route else None
         facts = RequestFacts(
             method, path, operation.operation_id if operation else None, account.name if account else None
         )
-        rule = state.faults.pick(facts) if state.faults.rules else None
+        cors: Headers = ()
+        preflight_answer = False
+        if self.cors is not None and origin is not None:
+            if method == "OPTIONS" and preflight is not None:
+                cors = self.cors.preflight(origin) or ()
+                preflight_answer = bool(cors)
+            else:
+                cors = self.cors.answer(origin) or ()
+        rule = state.faults.pick(facts) if state.faults.rules and not preflight_answer else None
 
         chunks: list[bytes] = []
 
@@ -127,8 +154,12 @@ class PublicAPI:
 
         status, answer = 500, b""
         try:
+            if preflight_answer:
+                # django-cors-headers answers a preflight from an allowed origin before any view: no token needed.
+                status, answer = 200, await _send(send, 200, None, {}, cors=cors)
+                return
             if rule is not None:
-                faulted = await _apply_fault(rule, tee, send)
+                faulted = await _apply_fault(rule, tee, send, cors)
                 if faulted is not None:
                     status, answer = rule.status or 0, faulted
                     return
@@ -137,9 +168,13 @@ class PublicAPI:
                     raise self._not_routed(path, scope)
                 if token is None:
                     raise NotAuthenticated()
-                if account is None:
+                if credentials is None:
                     raise InvalidToken()
                 resource = route[0]
+                held = credentials[1]
+                # DRF's order: the token's permissions before the method, the body and the server.
+                if resource.guarded and not (held.reads_servers if method in READS else held.writes_servers):
+                    raise PermissionDenied()
                 headers: dict[str, str] = {}
                 payload: Any
                 if operation is None and method == "OPTIONS":
@@ -153,13 +188,16 @@ class PublicAPI:
                         body = parse_body(raw, content_type, operation.body, state.settings.max_json_depth)
                     server_id = server_id_of(route[1]) if route[1] is not None else 0
                     query = dict(parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True))
-                    status, payload = operation.handler(Call(backend, account, server_id, query, body, self.lists))
+                    call = Call(
+                        backend, credentials[0], held, server_id, query, body, self.lists, self.page_size, scope
+                    )
+                    status, payload = operation.handler(call)
             except (MockVPSError, HttpError, BodyInvalid) as refused:
                 status, payload, headers = render(refused)
             except Exception:  # a bug of the mock: say so plainly, never with a stack trace
                 log.exception("unexpected error on %s %s", method, path)
                 status, payload, headers = 500, {"detail": "Internal server error."}, {}
-            answer = await _send(send, status, payload, headers, head=method == "HEAD")
+            answer = await _send(send, status, payload, headers, head=method == "HEAD", cors=cors)
         finally:
             state.journal.record(
                 time=timestamp(backend.clock.now()),
@@ -185,19 +223,22 @@ class PublicAPI:
         return NotFound()
 
 
-async def _send(send: Send, status: int, payload: Any, headers: dict[str, str], *, head: bool = False) -> bytes:
-    """Send an answer (to HEAD: its headers only, Content-Length included); returns what was sent, for the
-    journal."""
+async def _send(
+    send: Send, status: int, payload: Any, headers: dict[str, str], *, head: bool = False, cors: Headers = ()
+) -> bytes:
+    """Send an answer (to HEAD: its headers only, Content-Length included), with the CORS headers an allowed
+    origin gets; returns what was sent, for the journal."""
     body = b"" if payload is None else payload if isinstance(payload, bytes) else orjson.dumps(payload)
     raw_headers = [JSON_TYPE] if payload is not None else []
     raw_headers += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+    raw_headers += cors
     raw_headers.append((b"content-length", str(len(body)).encode()))
     await send({"type": "http.response.start", "status": status, "headers": raw_headers})
     await send({"type": "http.response.body", "body": b"" if head else body})
     return b"" if head else body
 
 
-async def _apply_fault(rule: FaultRule, receive: Receive, send: Send) -> bytes | None:
+async def _apply_fault(rule: FaultRule, receive: Receive, send: Send, cors: Headers) -> bytes | None:
     """Apply a fault; the body it answered with when it answered the request itself, else None."""
     delay = rule.latency()
     if delay:
@@ -210,4 +251,4 @@ async def _apply_fault(rule: FaultRule, receive: Receive, send: Send) -> bytes |
         await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"65536")]})
         raise DropConnection()
     assert rule.status is not None
-    return await _send(send, rule.status, rule.body, rule.headers)
+    return await _send(send, rule.status, rule.body, rule.headers, cors=cors)

@@ -1,4 +1,5 @@
-"""The contract document: the live Servers API as the documentation describes it, and nothing mock-only."""
+"""The contract document: the live Servers API as the documentation describes it (and the Account API's
+`account/me`, which clients call first), and nothing mock-only."""
 
 from __future__ import annotations
 
@@ -19,11 +20,17 @@ DESCRIPTION = (
     "servers. Every path ends with a slash: a path without it answers 301 to the path with it (Django's "
     "APPEND_SLASH), and a client that follows the redirect of a POST sends a GET, so a create silently "
     'becomes a list. Errors follow Django REST framework: `{"detail": "..."}`, or '
-    '`{"<field>": ["<message>", ...]}` for invalid fields.'
+    '`{"<field>": ["<message>", ...]}` for invalid fields. A token carries permissions `<resource>:<action>` '
+    "(`servers:read` reads servers, `servers:write` changes them, `*` stands for any): a request its token may "
+    "not make answers 403, after 401 and before anything else. `GET /api/v1/account/me/` tells any token its "
+    "name and permissions."
 )
 CONTACT = {"name": "VPS.org", "url": "https://admin.vps.org"}
 LICENSE = {"name": "MIT", "identifier": "MIT"}
-TAGS = [{"name": "servers", "description": "Create, configure, control and monitor virtual servers."}]
+TAGS = [
+    {"name": "servers", "description": "Create, configure, control and monitor virtual servers."},
+    {"name": "account", "description": "The account and the token of the caller."},
+]
 
 # The documentation's own examples.
 REQUEST_EXAMPLES = {
@@ -38,6 +45,7 @@ RESPONSE_EXAMPLES = {
     "startServer": {"200": examples.ACTION("starting", "Server is starting")},
     "stopServer": {"200": examples.ACTION("stopping", "Server is stopping")},
     "rebootServer": {"200": examples.ACTION("rebooting", "Server is rebooting")},
+    "getAccountMe": {"200": examples.ACCOUNT_ME},
 }
 
 
@@ -60,6 +68,11 @@ LINKS = {
 _ERRORS: dict[int, tuple[str, str]] = {
     400: ("BadRequest", "Bad request - invalid parameters."),
     401: ("ErrorDetail", "Unauthorized - invalid or missing API token."),
+    403: (
+        "ErrorDetail",
+        "Forbidden - the token's permissions do not allow this request (`servers:read` reads, `servers:write` "
+        "changes); checked after the token and before anything else, so it never tells whether a server exists.",
+    ),
     402: ("ErrorDetail", "Payment required - insufficient balance."),
     404: ("ErrorDetail", "Not found - the server does not exist."),
     405: ("ErrorDetail", "Method not allowed - the `Allow` header lists the path's methods."),
@@ -113,7 +126,7 @@ def _json(schema: dict[str, Any], example: Any = None, has_example: bool = False
 
 def _operation(op: Operation) -> dict[str, Any]:
     operation: dict[str, Any] = {
-        "tags": ["servers"],
+        "tags": [op.tag],
         "summary": op.summary,
         "description": op.description,
         "operationId": op.operation_id,
@@ -138,8 +151,10 @@ def _operation(op: Operation) -> dict[str, Any]:
     if op.operation_id in LINKS:
         ok["links"] = LINKS[op.operation_id][str(op.ok)]
     responses: dict[int, dict[str, Any]] = {op.ok: ok, 301: {"description": _REDIRECT, "headers": _HEADERS[301]}}
-    # Every operation can meet a wrong method on its path; one with a body, a body too large or not JSON.
-    for code in (*op.errors, 405, *((413, 415) if op.body is not None else ())):
+    # Every operation can meet a wrong method on its path; one with a body, a body too large or not JSON; one
+    # that needs permissions, a token without them.
+    forbidden = (403,) if op.permission is not None else ()
+    for code in (*op.errors, *forbidden, 405, *((413, 415) if op.body is not None else ())):
         model, description = _ERRORS[code]
         responses[code] = {"description": description, "content": _json(_ref(model))}
         if code in _HEADERS:

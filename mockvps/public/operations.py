@@ -1,8 +1,9 @@
-"""The nine operations of the Servers API: a table of what each is, and a thin handler for each.
+"""The operations of the public API: the Servers API's nine and the Account API's `account/me`, as a table of
+what each is, with a thin handler for each.
 
-A handler gets a `Call` (the authenticated account, the server id, the query, the validated body), calls one
-backend method and answers (status, JSON payload). `public.PublicAPI` dispatches requests to them and
-`openapi.contract_document` describes them, both from the one table below.
+A handler gets a `Call` (the authenticated account and token, the server id, the query, the validated body),
+calls one backend method and answers (status, JSON payload). `dispatch.PublicAPI` dispatches requests to them
+and `document.contract_document` describes them, both from the one table below.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from pydantic import BaseModel
 from mockvps.backend import Account, Backend, ServerChanges
 from mockvps.errors import ValidationFailed
 from mockvps.lifecycle import Action, ServerStatus
-from mockvps.public import rendering
+from mockvps.public import pages, rendering
 from mockvps.public.schemas import (
+    AccountMe,
     ActionResult,
     ServerCreate,
     ServerCreated,
@@ -26,6 +28,7 @@ from mockvps.public.schemas import (
     ServerPatch,
     ServerUpdate,
 )
+from mockvps.tokens import Token
 
 __all__ = ["OPERATIONS", "REQUEST_MODELS", "RESPONSE_MODELS", "Call", "Operation", "QueryParam", "Reply"]
 
@@ -36,10 +39,15 @@ Reply = tuple[int, Any]
 class Call:
     backend: Backend
     account: Account
+    token: Token
     server_id: int
     query: Mapping[str, str]
     body: Any
     lists: rendering.ListCache
+    page_size: int | None
+    """The list's page size (`--page-size`), or None: no pages."""
+    scope: Mapping[str, Any]
+    """The ASGI request, for what only pages need (their links)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,10 +72,14 @@ class Operation:
     body_required: bool = True
     """False where no body means no change (PATCH: DRF's partial update)."""
     query: tuple[QueryParam, ...] = ()
+    permission: str | None = "servers"
+    """The resource whose permissions the token needs (`servers:read` to read, `servers:write` to change);
+    None: any token may call it."""
+    tag: str = "servers"
 
     @property
     def description(self) -> str:
-        return (self.handler.__doc__ or "").strip()
+        return " ".join((self.handler.__doc__ or "").split())
 
 
 def list_servers(call: Call) -> Reply:
@@ -81,7 +93,12 @@ def list_servers(call: Call) -> Reply:
             raise ValidationFailed(
                 {"status": [f"Select a valid choice. {chosen} is not one of the available choices."]}
             ) from None
-    return 200, call.lists.server_list(call.backend.list_servers(call.account, status, call.query.get("location")))
+    servers = call.backend.list_servers(call.account, status, call.query.get("location"))
+    if call.page_size is None:
+        return 200, call.lists.server_list(servers)
+    query_string = call.scope["query_string"].decode("latin-1")
+    page = pages.page_of(len(servers), query_string, pages.request_url(call.scope), call.page_size)
+    return 200, call.lists.page(servers[page.start : page.stop], len(servers), page.next, page.previous)
 
 
 def create_server(call: Call) -> Reply:
@@ -124,6 +141,12 @@ def stop_server(call: Call) -> Reply:
 def reboot_server(call: Call) -> Reply:
     """Reboots a running server gracefully. Refused with 400 when the server is not active."""
     return 200, rendering.action_result(call.backend.reboot_server(call.account, call.server_id), Action.REBOOT)
+
+
+def get_account_me(call: Call) -> Reply:
+    """Your account's profile, and the name and permissions of the token you called with. Any valid token may
+    call it, whatever its permissions: call it first to learn what a token may do."""
+    return 200, rendering.account_me(call.account, call.token)
 
 
 _LIST = "/api/v1/servers/"
@@ -241,6 +264,19 @@ OPERATIONS: tuple[Operation, ...] = (
         ok_model=ActionResult,
         ok_description="Reboot command sent.",
         errors=(400, 401, 404),
+    ),
+    Operation(
+        "GET",
+        "/api/v1/account/me/",
+        "getAccountMe",
+        "Get your account and token",
+        get_account_me,
+        ok=200,
+        ok_model=AccountMe,
+        ok_description="The account and the calling token.",
+        errors=(401,),
+        permission=None,
+        tag="account",
     ),
 )
 

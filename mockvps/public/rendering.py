@@ -7,10 +7,11 @@ from typing import Any
 
 import orjson
 
-from mockvps.backend import Server
+from mockvps.backend import Account, Profile, Server
 from mockvps.lifecycle import ACTIONS, Action
+from mockvps.tokens import Token
 
-__all__ = ["ListCache", "action_result", "created", "detail", "list_item", "timestamp"]
+__all__ = ["ListCache", "account_me", "action_result", "created", "detail", "list_item", "profile", "timestamp"]
 
 CREATED_MESSAGE = "Server is being provisioned. This may take 2-5 minutes."
 
@@ -58,6 +59,15 @@ class ListCache:
 
     def server_list(self, servers: list[Server]) -> bytes:
         """The list answer as JSON."""
+        return b'{"count":%d,"results":[%s]}' % (len(servers), self._joined(servers))
+
+    def page(self, servers: list[Server], count: int, next_url: str | None, previous_url: str | None) -> bytes:
+        """One page of a list of `count` servers as JSON, in DRF's key order."""
+        links = b'"next":%s,"previous":%s' % (orjson.dumps(next_url), orjson.dumps(previous_url))
+        return b'{"count":%d,%s,"results":[%s]}' % (count, links, self._joined(servers))
+
+    def _joined(self, servers: list[Server]) -> bytes:
+        """The servers' list items, joined by commas: each rendered once per revision."""
         items = self._items
         if len(items) + len(servers) > self._limit:
             kept = {s: items[s] for s in servers if s in items}
@@ -70,7 +80,7 @@ class ListCache:
             if cached is None or cached[0] != server.revision:
                 cached = items[server] = (server.revision, orjson.dumps(list_item(server)))
             rendered.append(cached[1])
-        return b'{"count":%d,"results":[%s]}' % (len(servers), b",".join(rendered))
+        return b",".join(rendered)
 
 
 def created(server: Server) -> dict[str, Any]:
@@ -105,6 +115,20 @@ def detail(server: Server) -> dict[str, Any]:
         "created_at": timestamp(server.created_at),
         "updated_at": timestamp(server.updated_at),
     }
+
+
+def profile(shown: Profile) -> dict[str, Any]:
+    return {
+        "email": shown.email,
+        "first_name": shown.first_name,
+        "last_name": shown.last_name,
+        "company_name": shown.company_name,
+        "created_at": shown.created_at.isoformat(),
+    }
+
+
+def account_me(account: Account, token: Token) -> dict[str, Any]:
+    return {"account": profile(account.profile), "token": {"name": token.name, "permissions": list(token.permissions)}}
 
 
 def action_result(server: Server, action: Action) -> dict[str, Any]:

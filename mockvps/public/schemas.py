@@ -1,14 +1,14 @@
 """Wire models: the shapes of the Servers API, named by role.
 
 Request models validate bodies (strictly: wrong JSON types are refused, unknown fields ignored). Response
-models describe answers for the contract document; answers themselves are rendered by `views` from data
+models describe answers for the contract document; answers themselves are rendered by `rendering` from data
 that is already ours, so they are not validated again on the way out.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, RootModel
@@ -19,6 +19,8 @@ __all__ = [
     "FQDN_PATTERN",
     "NAME_PATTERN",
     "PATTERN_MESSAGES",
+    "AccountMe",
+    "AccountProfile",
     "ActionResult",
     "ActionServer",
     "BadRequest",
@@ -36,6 +38,7 @@ __all__ = [
     "ServerListItem",
     "ServerPatch",
     "ServerUpdate",
+    "TokenSummary",
 ]
 
 NAME_PATTERN = r"^[A-Za-z0-9-]+$"
@@ -169,6 +172,29 @@ class ActionResult(BaseModel):
     status: Literal["success"]
     message: str
     server: ActionServer
+
+
+class AccountProfile(BaseModel):
+    email: str
+    first_name: str
+    last_name: str
+    company_name: str
+    created_at: date = Field(description="When the account was opened (a plain date).")
+
+
+class TokenSummary(BaseModel):
+    name: str
+    permissions: list[str] = Field(
+        description="`<resource>:<action>`, `*` on either side: `servers:read` reads servers, `servers:write` "
+        "changes them, `servers:*` and `*:*` do both."
+    )
+
+
+class AccountMe(BaseModel):
+    """The account a token belongs to, and the token itself."""
+
+    account: AccountProfile
+    token: TokenSummary = Field(description="The token of this request.")
 
 
 class ErrorDetail(BaseModel):

@@ -18,6 +18,7 @@ __all__ = ["AUTHENTICATE", "STATUS_OF", "field_errors", "render", "status_of"]
 
 STATUS_OF: dict[type[errors.MockVPSError], int] = {
     errors.AuthenticationError: 401,
+    errors.PermissionDenied: 403,
     errors.NotFound: 404,
     errors.ValidationFailed: 400,
     errors.ActionNotAllowed: 400,

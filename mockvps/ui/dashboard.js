@@ -52,12 +52,17 @@ async function refresh() {
     tr.onclick = () => { state.account = a.name; refresh(); };
   });
   $("#selected-account").textContent = state.account || "…";
+  $("#tokens-account").textContent = state.account || "…";
 
   if (state.account) {
-    const [servers, accountClock] = await Promise.all([
+    const [servers, accountClock, tokens] = await Promise.all([
       control("GET", `/accounts/${encodeURIComponent(state.account)}/servers`),
       control("GET", `/accounts/${encodeURIComponent(state.account)}/clock`),
+      control("GET", `/accounts/${encodeURIComponent(state.account)}/tokens`),
     ]);
+    fill("#tokens", tokens, (t, tr) => {
+      tr.append(cell(t.name), cell(t.permissions.length ? t.permissions.join(", ") : "(none)"));
+    });
     fill("#servers", servers, (s, tr) => {
       tr.dataset.server = s.id;
       const next = s.next_status ? `${s.next_status} ${until(s.next_at, accountClock.now)}` : null;
