@@ -744,7 +744,7 @@ class Backend:
         try:
             target = self.lifecycle.apply(action, server.status)
         except ValueError as refusal:
-            raise ActionNotAllowed(str(refusal)) from None
+            raise ActionNotAllowed(str(refusal), action=action, status=server.status) from None
         undo = self._saved(account, server_id)
         self._enter(server, target, account.clock.now())
         self._changed(Change(account, server_id), undo)

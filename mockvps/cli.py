@@ -1,4 +1,4 @@
-"""`mockvps serve`, `mockvps proxy`, `mockvps conformance` and `mockvps openapi [--check]`."""
+"""`mockvps serve`, `mockvps proxy`, `mockvps conformance`, `mockvps openapi [--check]` and `mockvps coverage`."""
 
 from __future__ import annotations
 
@@ -144,6 +144,23 @@ def _parser() -> argparse.ArgumentParser:
         "--control-output", type=Path, default=DEFAULT_CONTROL_DOCUMENT, help=f"default {DEFAULT_CONTROL_DOCUMENT}"
     )
     document.add_argument("--check", action="store_true", help="exit 1 if a file differs from what the app emits")
+
+    coverage = commands.add_parser(
+        "coverage",
+        help="which documented behaviours of the API a running mock's clients have seen",
+        description="Ask a running mock which documented behaviours of the Servers API its clients have seen "
+        "(statuses of each operation, transitions, refusals, faults), with a hint for each one never seen. "
+        "For clients in any language that run the mock as a service; exits 1 below --fail-under.",
+    )
+    coverage.add_argument("--url", required=True, help="the mock, e.g. http://127.0.0.1:8000")
+    coverage.add_argument("--account", help="only this account's requests (default: the whole mock)")
+    coverage.add_argument("--format", choices=("table", "md", "json"), default="table", help="default table")
+    coverage.add_argument("--fail-under", type=float, metavar="PCT", help="exit 1 when less than PCT%% was seen")
+    coverage.add_argument(
+        "--admin-token",
+        default=os.environ.get("MOCKVPS_ADMIN_TOKEN"),
+        help="the mock's admin token, if it has one (default: MOCKVPS_ADMIN_TOKEN)",
+    )
     return parser
 
 
@@ -158,6 +175,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _openapi({args.output: "contract", args.control_output: "control"}, args.check)
     if args.command == "proxy":
         return _proxy(parser, args)
+    if args.command == "coverage":
+        return _coverage(args)
     return _serve(args)
 
 
@@ -248,6 +267,36 @@ def _conformance(parser: argparse.ArgumentParser, args: argparse.Namespace, rest
     if args.report:
         argv += ["--report", str(args.report), f"--junitxml={args.report / 'junit.xml'}"]
     return int(pytest.main([*argv, *rest]))
+
+
+def _coverage(args: argparse.Namespace) -> int:
+    import httpx
+
+    from mockvps.coverage_report import load, reaches, render, shortfall
+    from mockvps.testing import ControlClient, ControlError
+
+    if args.fail_under is not None and not 0 <= args.fail_under <= 100:
+        print(f"mockvps coverage: --fail-under {args.fail_under:g}: give a percentage from 0 to 100", file=sys.stderr)
+        return 2
+    control = ControlClient(args.url, admin_token=args.admin_token)
+    try:
+        scoped = control.scoped(args.account) if args.account else control
+        report = load(scoped.coverage())
+    except ControlError as exc:
+        detail = exc.body.get("detail", exc.body) if isinstance(exc.body, dict) else exc.body
+        account = f" (account {args.account})" if exc.status == 404 and args.account else ""
+        print(f"mockvps coverage: {args.url} answered {exc.status}{account}: {detail}", file=sys.stderr)
+        return 2
+    except (httpx.HTTPError, ValueError) as exc:
+        print(f"mockvps coverage: cannot read the coverage of {args.url}: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        control.close()
+    sys.stdout.write(render(report, args.format))
+    if args.fail_under is not None and not reaches(report, args.fail_under):
+        print(shortfall(report, args.fail_under), file=sys.stderr)
+        return 1
+    return 0
 
 
 def _openapi(paths: dict[Path, str], check: bool) -> int:

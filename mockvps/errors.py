@@ -75,7 +75,12 @@ class ValidationFailed(MockVPSError):
 
 
 class ActionNotAllowed(MockVPSError):
-    pass
+    def __init__(self, detail: str, *, action: str | None = None, status: str | None = None) -> None:
+        super().__init__(detail)
+        self.action = action
+        """The lifecycle action refused (start, stop, reboot...), when it was one."""
+        self.status = status
+        """The server's status that refused it."""
 
 
 class InsufficientBalance(MockVPSError):

@@ -3,7 +3,7 @@
 control = ControlClient("http://127.0.0.1:8000")           # or ControlClient.for_app(app)
 account = control.create_account(mode="immediate")        # a fresh, isolated account and its token
 mine = control.scoped(account.name)                       # calls about that account
-mine.advance(60); mine.fail_next_provisioning(); mine.journal_count(method="POST")
+mine.advance(60); mine.fail_next_provisioning(); mine.journal_count(method="POST"); mine.coverage()
 reader = mine.create_token(name="CI reader", permissions=["servers:read"])["token"]   # a scoped token
 """
 
@@ -236,6 +236,17 @@ class ControlClient:
 
     def clear_journal(self) -> None:
         self._call("DELETE", "/journal")
+
+    # -- coverage
+
+    def coverage(self) -> dict[str, Any]:
+        """Which documented behaviours clients have seen (scoped: this account's requests; unscoped: the whole
+        mock's), as GET /_mockvps/coverage answers; `mockvps.coverage_report` reads and renders it."""
+        return dict(self._call("GET", f"{self._scope()}/coverage"))
+
+    def reset_coverage(self) -> None:
+        """Forget every count of the mock (every account's too)."""
+        self._call("DELETE", "/coverage")
 
 
 def _clock(answer: dict[str, Any]) -> ClockState:

@@ -181,3 +181,44 @@ def test_the_dashboard_shows_each_account_s_tokens_by_name_and_permissions_never
     finally:
         driver.quit()
         server.stop()
+
+
+def coverage_cell(driver: WebDriver, operation: str, status: str) -> tuple[str, str] | Literal[False]:
+    """The class and text of a cell of the coverage grid, once the page shows it."""
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+    from selenium.webdriver.common.by import By
+
+    try:
+        cell = driver.find_element(
+            By.CSS_SELECTOR, f'#coverage td[data-operation="{operation}"][data-status="{status}"]'
+        )
+        return cell.get_attribute("class") or "", cell.text
+    except (NoSuchElementException, StaleElementReferenceException):
+        return False
+
+
+def test_the_coverage_panel_fills_what_clients_saw_and_hints_at_the_rest(mock: Served) -> None:
+    from selenium.webdriver.common.by import By
+
+    order = {"name": "seen-by-the-panel", "plan_id": 1, "os_id": 5, "location": "us-west"}
+    assert httpx.post(f"{mock.url}/api/v1/servers/", headers=AUTH, json=order).status_code == 201
+    driver = browser(offline=True)
+    try:
+        driver.get(f"{mock.url}/_mockvps/ui/")
+        wait_for(driver, lambda d: coverage_cell(d, "createServer", "201") == ("seen", "1"))
+        assert coverage_cell(driver, "createServer", "402") == ("unseen", "\u2013")  # an en dash: never seen
+        unseen = '#coverage td[data-operation="createServer"][data-status="402"]'
+        assert "balance" in on_fresh(driver, By.CSS_SELECTOR, unseen, lambda e: e.get_attribute("title"))
+        on_fresh(driver, By.CSS_SELECTOR, unseen, lambda e: e.click() or True)
+        hint = "402 on createServer: create a server on an account"
+        wait_for(driver, lambda d: d.find_element(By.ID, "coverage-hint").text.startswith(hint))
+        assert httpx.get(f"{mock.url}/api/v1/servers/", headers=AUTH).status_code == 200
+        wait_for(driver, lambda d: coverage_cell(d, "listServers", "200") == ("seen", "1"))
+        assert "2 of 137 seen" in driver.find_element(By.ID, "coverage-summary").text
+        assert policy_violations(driver) == []
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        panel = driver.find_element(By.ID, "coverage-panel")
+        driver.execute_script("arguments[0].scrollIntoView()", panel)
+        panel.screenshot(str(SCREENSHOTS / "coverage.png"))
+    finally:
+        driver.quit()

@@ -24,6 +24,16 @@ def test_a_readme_snippet_passes(pytester: pytest.Pytester, index: int) -> None:
     assert outcomes.get("passed", 0) == SNIPPETS[index].count("\ndef test_") + SNIPPETS[index].startswith("def test_")
 
 
+def test_the_coverage_table_is_what_the_readme_s_examples_print(pytester: pytest.Pytester) -> None:
+    for index, snippet in enumerate(SNIPPETS):
+        pytester.makepyfile(**{f"test_readme_{index}": snippet})
+    result = pytester.runpytest("-p", "no:cacheprovider", "-W", "ignore::ResourceWarning", "--mockvps-coverage")
+    assert result.ret == 0, result.stdout.str()
+    shown = re.search(r"```console\n\$ pytest --mockvps-coverage\n\.\.\.\n(.*?)```", README.read_text(), re.DOTALL)
+    assert shown is not None
+    assert shown.group(1) in result.stdout.str()
+
+
 def architecture() -> str:
     text = README.read_text(encoding="utf-8")
     return text[text.index("## Architecture") :].split("\n## ", 1)[0]

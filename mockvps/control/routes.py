@@ -1,4 +1,4 @@
-"""The mock's own surface under `/_mockvps/`: accounts, state, time, operator actions, faults, journal.
+"""The mock's own surface under `/_mockvps/`: accounts, state, time, operator actions, faults, journal, coverage.
 
 Never part of the contract document: it has its own, `openapi/control.json`. When an admin token is configured
 (`MOCKVPS_ADMIN_TOKEN`), every call but the health check needs `Authorization: Bearer <admin token>`.
@@ -17,6 +17,7 @@ from starlette.responses import Response
 from mockvps.backend import DEFAULT_PROFILE, Account, AccountSpec, Backend, Outcome, Usage
 from mockvps.catalog import parse_catalog
 from mockvps.clock import ControllableClock
+from mockvps.control.coverage import coverage_report
 from mockvps.control.deps import BackendDep, ServerIdDep, StateDep, json_body, mock_state, request_body
 from mockvps.control.responses import JSONResponse
 from mockvps.control.schemas import (
@@ -27,6 +28,7 @@ from mockvps.control.schemas import (
     Advance,
     ClockInfo,
     Count,
+    CoverageReport,
     FaultRuleCreate,
     FaultRuleInfo,
     JournalEntryInfo,
@@ -207,9 +209,10 @@ async def create_token(
 
 @router.delete("/accounts/{name}", operation_id="deleteAccount", status_code=204)
 async def delete_account(name: AccountName, state: StateDep) -> Response:
-    """The account, its tokens and its servers are gone; so is its journal."""
+    """The account, its tokens and its servers are gone; so is its journal. Its coverage stays in the mock's."""
     state.backend.remove_account(name)
     state.journal.clear(account=name)
+    state.coverage.retire(name)
     return Response(status_code=204)
 
 
@@ -521,3 +524,29 @@ async def count_account_journal(name: AccountName, state: StateDep, query: Query
     state.backend.account(name)
     scoped = JournalQuery(query.method, query.path, query.status, name, query.operation)
     return JSONResponse({"count": state.journal.count(scoped)})
+
+
+# -- coverage ---------------------------------------------------------------------------------------------------
+
+
+@router.get("/coverage", operation_id="getCoverage", response_model=CoverageReport)
+async def get_coverage(state: StateDep) -> Response:
+    """Which documented behaviours of the Servers API clients have seen, for the whole mock: each operation's
+    statuses, the transitions clients saw through answers, each kind of refusal, each fault injected; for each
+    one never seen, a hint how to provoke it. Counted since the mock started or since DELETE /_mockvps/coverage,
+    across resets, imports and deleted accounts."""
+    return JSONResponse(coverage_report(state.coverage.total()).model_dump(mode="json"))
+
+
+@router.delete("/coverage", operation_id="resetCoverage", status_code=204)
+async def reset_coverage(state: StateDep) -> Response:
+    """Forget every count, the whole mock's and each account's."""
+    state.coverage.clear()
+    return Response(status_code=204)
+
+
+@router.get("/accounts/{name}/coverage", operation_id="getAccountCoverage", response_model=CoverageReport)
+async def get_account_coverage(name: AccountName, state: StateDep) -> Response:
+    """The same for one account's requests (without 401: a request without a valid token names no account)."""
+    state.backend.account(name)
+    return JSONResponse(coverage_report(state.coverage.of(name), account=name).model_dump(mode="json"))

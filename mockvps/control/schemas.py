@@ -6,13 +6,14 @@ import re
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, WrapValidator, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, WrapValidator, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from mockvps.backend import DEFAULT_BALANCE, MAX_SEEDED_ID
 from mockvps.clock import MAX_OFFSET
 from mockvps.lifecycle import MAX_DELAY, ServerStatus, TransitionMode
 from mockvps.public.schemas import Hostname, Integral, Name, ServerDetail
+from mockvps.shared.coverage import FaultKind
 from mockvps.tokens import ALL_PERMISSIONS, DEFAULT_TOKEN_NAME, TokenSpec
 from mockvps.validation import (
     Id,
@@ -34,17 +35,25 @@ __all__ = [
     "Advance",
     "ClockInfo",
     "Count",
+    "CoverageReport",
+    "CoverageSummary",
+    "FaultCoverage",
     "FaultRuleCreate",
     "FaultRuleInfo",
     "JournalEntryInfo",
     "NextProvisioning",
+    "OperationCoverage",
     "ProfileInfo",
+    "RefusalCoverage",
+    "SectionSummary",
     "ServerSeed",
     "ServerState",
     "SshKeyEntry",
+    "StatusCoverage",
     "TokenCreate",
     "TokenCreated",
     "TokenInfo",
+    "TransitionCoverage",
     "UsageSpec",
 ]
 
@@ -268,3 +277,92 @@ class ServerState(ServerDetail):
 
     next_status: ServerStatus | None = Field(description="Where its current transition leads (null: none).")
     next_at: datetime | None = Field(description="When, by the account's clock (null: when an operator says).")
+
+
+# -- coverage ---------------------------------------------------------------------------------------------------
+
+_SEEN = "Requests that saw it."
+_DOCUMENTED = "Part of what the contract documents (counted in the summary); false: seen, but not documented."
+_HINT = "How to provoke it with what the mock offers; only where it is documented and was never seen."
+_ON = "operationId of the contract document (null: a request no operation answers, e.g. HEAD or OPTIONS)."
+
+
+class StatusCoverage(BaseModel):
+    documented: bool = Field(description=_DOCUMENTED)
+    seen: int = Field(description=_SEEN)
+    hint: str | None = Field(None, description=_HINT)
+
+
+class OperationCoverage(BaseModel):
+    """The statuses one operation answered (a 405 counts for every operation of its path)."""
+
+    operation: str | None = Field(description=_ON)
+    method: str
+    path: str | None = Field(description="As the contract document writes it (null: no documented path).")
+    statuses: dict[str, StatusCoverage] = Field(description="By status code.")
+
+
+class TransitionCoverage(BaseModel):
+    """A change of status clients saw: an answer showed a server in `from`, a later one in `to`."""
+
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+    from_: ServerStatus = Field(alias="from")
+    to: ServerStatus
+    documented: bool = Field(description="A move of the lifecycle's tables; false: clients saw a jump.")
+    seen: int = Field(description=_SEEN)
+    hint: str | None = Field(None, description=_HINT)
+
+
+class RefusalCoverage(BaseModel):
+    """Why a request was refused: `lifecycle` (an action the server's `status` refuses), `field` (a bad `field`),
+    `insufficient_balance`, `malformed_json`; undocumented: `limit`, `address_pool` (the mock's own limits)."""
+
+    operation: str | None = Field(description=_ON)
+    method: str
+    path: str | None
+    kind: str
+    status: ServerStatus | None = Field(None, description="The server's status that refused the action.")
+    field: str | None = Field(None, description="The field refused.")
+    documented: bool = Field(description=_DOCUMENTED)
+    seen: int = Field(description=_SEEN)
+    hint: str | None = Field(None, description=_HINT)
+
+
+class FaultCoverage(BaseModel):
+    """A fault rule applied to an operation: `status` (a canned answer), `latency` or `drop` (no answer)."""
+
+    operation: str | None = Field(description=_ON)
+    method: str
+    path: str | None
+    kind: FaultKind
+    documented: bool = Field(description=_DOCUMENTED)
+    seen: int = Field(description=_SEEN)
+    hint: str | None = Field(None, description=_HINT)
+
+
+class SectionSummary(BaseModel):
+    documented: int = Field(description="Documented behaviours.")
+    seen: int = Field(description="Of those, the ones seen at least once.")
+
+
+class CoverageSummary(SectionSummary):
+    percent: float = Field(description="seen / documented, in percent, to one decimal (rounded down).")
+    statuses: SectionSummary
+    transitions: SectionSummary
+    refusals: SectionSummary
+    faults: SectionSummary
+
+
+class CoverageReport(BaseModel):
+    """Which documented behaviours of the Servers API clients have seen, and how to provoke the others."""
+
+    account: str | None = Field(
+        description="The account reported on (null: the whole mock). An account's report leaves out 401, which "
+        "no account's request meets."
+    )
+    operations: list[OperationCoverage]
+    transitions: list[TransitionCoverage]
+    refusals: list[RefusalCoverage]
+    faults: list[FaultCoverage]
+    summary: CoverageSummary

@@ -2,9 +2,10 @@
 
 It routes by the operation table of `operations`, answers CORS preflights (`cors`), checks credentials and then
 the token's permissions before anything else, reads bodies with `shared.requests`, renders errors with
-`shared.http_errors.render`, applies fault rules and writes the journal. FastAPI's per-request machinery
-(dependency solving, routing through included routers, telemetry) cost several times the mock's own work, so the
-hot path does without it; FastAPI serves the control API and the documentation pages.
+`shared.http_errors.render`, applies fault rules, writes the journal and counts the request for coverage
+(`shared.coverage`). FastAPI's per-request machinery (dependency solving, routing through included routers,
+telemetry) cost several times the mock's own work, so the hot path does without it; FastAPI serves the control API
+and the documentation pages.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from mockvps.errors import InvalidToken, MockVPSError, NotAuthenticated, NotFoun
 from mockvps.public.cors import CorsPolicy, Headers
 from mockvps.public.operations import OPERATIONS, Call, Operation
 from mockvps.public.rendering import ListCache, timestamp
+from mockvps.shared.coverage import Shown
 from mockvps.shared.faults import DropConnection, FaultRule, RequestFacts
 from mockvps.shared.http_errors import render
 from mockvps.shared.journal import KEPT_BYTES
@@ -46,6 +48,8 @@ READS = frozenset({"GET", "HEAD", "OPTIONS"})
 class Resource:
     """One path of the table: its operations by method, and what DRF says of it (Allow, OPTIONS metadata)."""
 
+    path: str
+    """As the operation table writes it: /api/v1/servers/{server_id}/."""
     pattern: re.Pattern[str]
     operations: dict[str, Operation]
     allow: str
@@ -87,7 +91,7 @@ def _compile(operations: tuple[Operation, ...]) -> list[Resource]:
         pattern = re.compile("^" + path.replace("{server_id}", "([^/]+)") + "$")
         guarded = first.permission is not None
         assert first.permission in (None, "servers"), "a token's permissions are resolved for servers only"
-        resources.append(Resource(pattern, ops, ", ".join(methods), orjson.dumps(metadata), guarded))
+        resources.append(Resource(path, pattern, ops, ", ".join(methods), orjson.dumps(metadata), guarded))
     return resources
 
 
@@ -145,6 +149,8 @@ class PublicAPI:
         rule = state.faults.pick(facts) if state.faults.rules and not preflight_answer else None
 
         chunks: list[bytes] = []
+        shown: list[Shown] = []
+        refused: Exception | None = None
 
         async def tee() -> Message:
             message = await receive()
@@ -188,12 +194,16 @@ class PublicAPI:
                         body = parse_body(raw, content_type, operation.body, state.settings.max_json_depth)
                     server_id = server_id_of(route[1]) if route[1] is not None else 0
                     query = dict(parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True))
+                    # A HEAD renders with a list cache of its own: what it rendered but did not show must be
+                    # rendered (and counted as shown) anew for the next GET.
+                    lists = self.lists if method != "HEAD" else ListCache()
                     call = Call(
-                        backend, credentials[0], held, server_id, query, body, self.lists, self.page_size, scope
+                        backend, credentials[0], held, server_id, query, body, lists, self.page_size, scope, shown
                     )
                     status, payload = operation.handler(call)
-            except (MockVPSError, HttpError, BodyInvalid) as refused:
-                status, payload, headers = render(refused)
+            except (MockVPSError, HttpError, BodyInvalid) as error:
+                refused = error
+                status, payload, headers = render(error)
             except Exception:  # a bug of the mock: say so plainly, never with a stack trace
                 log.exception("unexpected error on %s %s", method, path)
                 status, payload, headers = 500, {"detail": "Internal server error."}, {}
@@ -211,6 +221,15 @@ class PublicAPI:
                 fault=rule.id if rule else None,
                 answer=answer[:KEPT_BYTES],
             )
+            state.coverage.record(
+                facts.account,
+                method,
+                route[0].path if route else _redirected(path) if status == 301 else None,
+                None if rule is not None and rule.drop else status,
+                () if method == "HEAD" else shown,  # a HEAD's answer shows no server
+                refused,
+                rule,
+            )
 
     @staticmethod
     def _not_routed(path: str, scope: Scope) -> Exception:
@@ -221,6 +240,12 @@ class PublicAPI:
             location = quote(path + "/", safe="/!$&'()*+,;=:@-._~") + (f"?{query}" if query else "")
             return HttpError(301, None, {"Location": location})
         return NotFound()
+
+
+def _redirected(path: str) -> str | None:
+    """The path of the table a path without its trailing slash is redirected to."""
+    route = _route(path + "/")
+    return route[0].path if route else None
 
 
 async def _send(

@@ -12,7 +12,7 @@ from mockvps.public.operations import OPERATIONS, REQUEST_MODELS, RESPONSE_MODEL
 from mockvps.public.schemas import BadRequest, ErrorDetail
 from mockvps.shared.openapi import add_models
 
-__all__ = ["contract_document"]
+__all__ = ["contract_document", "documented_statuses"]
 
 TITLE = "VPS.org Servers API"
 DESCRIPTION = (
@@ -124,6 +124,14 @@ def _json(schema: dict[str, Any], example: Any = None, has_example: bool = False
     return {"application/json": media}
 
 
+def documented_statuses(op: Operation) -> tuple[int, ...]:
+    """The statuses the document lists for an operation, in order: its own, the 301 of a path without its
+    slash, its errors, the 403 of a token without the permission it needs, the 405 of a wrong method on its path
+    and, with a body, 413 and 415."""
+    forbidden = (403,) if op.permission is not None else ()
+    return tuple(sorted({op.ok, 301, *op.errors, *forbidden, 405, *((413, 415) if op.body is not None else ())}))
+
+
 def _operation(op: Operation) -> dict[str, Any]:
     operation: dict[str, Any] = {
         "tags": [op.tag],
@@ -152,9 +160,10 @@ def _operation(op: Operation) -> dict[str, Any]:
         ok["links"] = LINKS[op.operation_id][str(op.ok)]
     responses: dict[int, dict[str, Any]] = {op.ok: ok, 301: {"description": _REDIRECT, "headers": _HEADERS[301]}}
     # Every operation can meet a wrong method on its path; one with a body, a body too large or not JSON; one
-    # that needs permissions, a token without them.
-    forbidden = (403,) if op.permission is not None else ()
-    for code in (*op.errors, *forbidden, 405, *((413, 415) if op.body is not None else ())):
+    # that needs permissions, a token without them (`documented_statuses`).
+    for code in documented_statuses(op):
+        if code in responses:
+            continue
         model, description = _ERRORS[code]
         responses[code] = {"description": description, "content": _json(_ref(model))}
         if code in _HEADERS:

@@ -2,19 +2,20 @@
 what each is, with a thin handler for each.
 
 A handler gets a `Call` (the authenticated account and token, the server id, the query, the validated body),
-calls one backend method and answers (status, JSON payload). `dispatch.PublicAPI` dispatches requests to them
-and `document.contract_document` describes them, both from the one table below.
+calls one backend method and answers (status, JSON payload); it names the servers its answer shows
+(`Call.show`), whose statuses coverage follows. `dispatch.PublicAPI` dispatches requests to them and
+`document.contract_document` describes them, both from the one table below.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel
 
-from mockvps.backend import Account, Backend, ServerChanges
+from mockvps.backend import Account, Backend, Server, ServerChanges
 from mockvps.errors import ValidationFailed
 from mockvps.lifecycle import Action, ServerStatus
 from mockvps.public import pages, rendering
@@ -48,6 +49,12 @@ class Call:
     """The list's page size (`--page-size`), or None: no pages."""
     scope: Mapping[str, Any]
     """The ASGI request, for what only pages need (their links)."""
+    shown: list[tuple[Server, ServerStatus]] = field(default_factory=list)
+    """The servers the answer shows, each with the status it shows (`shared.coverage` counts transitions)."""
+
+    def show(self, server: Server) -> Server:
+        self.shown.append((server, server.status))
+        return server
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,31 +102,32 @@ def list_servers(call: Call) -> Reply:
             ) from None
     servers = call.backend.list_servers(call.account, status, call.query.get("location"))
     if call.page_size is None:
-        return 200, call.lists.server_list(servers)
+        return 200, call.lists.server_list(servers, call.shown)
     query_string = call.scope["query_string"].decode("latin-1")
     page = pages.page_of(len(servers), query_string, pages.request_url(call.scope), call.page_size)
-    return 200, call.lists.page(servers[page.start : page.stop], len(servers), page.next, page.previous)
+    return 200, call.lists.page(servers[page.start : page.stop], len(servers), page.next, page.previous, call.shown)
 
 
 def create_server(call: Call) -> Reply:
     """Provisions a new VPS with the given configuration. It starts as `provisioning` with no address."""
-    return 201, rendering.created(call.backend.create_server(call.account, **call.body.model_dump()))
+    return 201, rendering.created(call.show(call.backend.create_server(call.account, **call.body.model_dump())))
 
 
 def get_server(call: Call) -> Reply:
     """Detailed information about one server, including its resource usage."""
-    return 200, rendering.detail(call.backend.get_server(call.account, call.server_id))
+    return 200, rendering.detail(call.show(call.backend.get_server(call.account, call.server_id)))
 
 
 def replace_server(call: Call) -> Reply:
     """Updates the server's configuration. All fields are required."""
-    return 200, rendering.detail(call.backend.replace_server(call.account, call.server_id, **call.body.model_dump()))
+    server = call.backend.replace_server(call.account, call.server_id, **call.body.model_dump())
+    return 200, rendering.detail(call.show(server))
 
 
 def update_server(call: Call) -> Reply:
     """Updates only the fields given."""
     changes = ServerChanges(**call.body.model_dump(exclude_unset=True))  # type: ignore[typeddict-item]
-    return 200, rendering.detail(call.backend.update_server(call.account, call.server_id, changes))
+    return 200, rendering.detail(call.show(call.backend.update_server(call.account, call.server_id, changes)))
 
 
 def delete_server(call: Call) -> Reply:
@@ -130,17 +138,20 @@ def delete_server(call: Call) -> Reply:
 
 def start_server(call: Call) -> Reply:
     """Powers on a stopped server. Refused with 400 when the server is not stopped."""
-    return 200, rendering.action_result(call.backend.start_server(call.account, call.server_id), Action.START)
+    server = call.show(call.backend.start_server(call.account, call.server_id))
+    return 200, rendering.action_result(server, Action.START)
 
 
 def stop_server(call: Call) -> Reply:
     """Shuts a running server down gracefully. Refused with 400 when the server is not active."""
-    return 200, rendering.action_result(call.backend.stop_server(call.account, call.server_id), Action.STOP)
+    server = call.show(call.backend.stop_server(call.account, call.server_id))
+    return 200, rendering.action_result(server, Action.STOP)
 
 
 def reboot_server(call: Call) -> Reply:
     """Reboots a running server gracefully. Refused with 400 when the server is not active."""
-    return 200, rendering.action_result(call.backend.reboot_server(call.account, call.server_id), Action.REBOOT)
+    server = call.show(call.backend.reboot_server(call.account, call.server_id))
+    return 200, rendering.action_result(server, Action.REBOOT)
 
 
 def get_account_me(call: Call) -> Reply:

@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 
 from mockvps.backend import Account, Profile, Server
-from mockvps.lifecycle import ACTIONS, Action
+from mockvps.lifecycle import ACTIONS, Action, ServerStatus
 from mockvps.tokens import Token
 
 __all__ = ["ListCache", "account_me", "action_result", "created", "detail", "list_item", "profile", "timestamp"]
@@ -46,6 +46,9 @@ class ListCache:
 
     Keyed by the server object itself (servers compare by identity). Entries of servers that are gone are
     dropped when the cache holds more than twice the longest list rendered (and at least `floor` entries).
+
+    Every change of status makes a new revision, so only a server rendered anew can show a status that the
+    answers before did not: those are the servers a list names as shown (for coverage), at no cost per server.
     """
 
     __slots__ = ("_floor", "_items", "_limit")
@@ -57,16 +60,23 @@ class ListCache:
     def __len__(self) -> int:
         return len(self._items)
 
-    def server_list(self, servers: list[Server]) -> bytes:
-        """The list answer as JSON."""
-        return b'{"count":%d,"results":[%s]}' % (len(servers), self._joined(servers))
+    def server_list(self, servers: list[Server], shown: list[tuple[Server, ServerStatus]] | None = None) -> bytes:
+        """The list answer as JSON; `shown` gets each server rendered anew, with the status it shows."""
+        return b'{"count":%d,"results":[%s]}' % (len(servers), self._joined(servers, shown))
 
-    def page(self, servers: list[Server], count: int, next_url: str | None, previous_url: str | None) -> bytes:
-        """One page of a list of `count` servers as JSON, in DRF's key order."""
+    def page(
+        self,
+        servers: list[Server],
+        count: int,
+        next_url: str | None,
+        previous_url: str | None,
+        shown: list[tuple[Server, ServerStatus]] | None = None,
+    ) -> bytes:
+        """One page of a list of `count` servers as JSON, in DRF's key order; `shown` as for `server_list`."""
         links = b'"next":%s,"previous":%s' % (orjson.dumps(next_url), orjson.dumps(previous_url))
-        return b'{"count":%d,%s,"results":[%s]}' % (count, links, self._joined(servers))
+        return b'{"count":%d,%s,"results":[%s]}' % (count, links, self._joined(servers, shown))
 
-    def _joined(self, servers: list[Server]) -> bytes:
+    def _joined(self, servers: list[Server], shown: list[tuple[Server, ServerStatus]] | None) -> bytes:
         """The servers' list items, joined by commas: each rendered once per revision."""
         items = self._items
         if len(items) + len(servers) > self._limit:
@@ -79,6 +89,8 @@ class ListCache:
             cached = items.get(server)
             if cached is None or cached[0] != server.revision:
                 cached = items[server] = (server.revision, orjson.dumps(list_item(server)))
+                if shown is not None:
+                    shown.append((server, server.status))
             rendered.append(cached[1])
         return b",".join(rendered)
 

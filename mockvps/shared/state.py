@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from mockvps.backend import Backend
+from mockvps.backend import Backend, Server
 from mockvps.persistence.store import Store
 from mockvps.settings import Settings
+from mockvps.shared.coverage import Coverage
 from mockvps.shared.faults import FaultSet
 from mockvps.shared.journal import Journal
 
@@ -26,11 +27,18 @@ class MockState:
     """Where changes are kept (--data-dir), or None."""
     journal: Journal = field(init=False)
     faults: FaultSet = field(default_factory=FaultSet)
+    coverage: Coverage = field(init=False)
+    """What clients were answered and shown, counted; kept across resets and imports (see `Coverage`)."""
 
     def __post_init__(self) -> None:
         self.journal = Journal(self.settings.journal_size)
+        self.coverage = Coverage(live=self._servers)
         if self.store is not None:
             self.backend.on_change = self.store.record
+
+    def _servers(self) -> Iterator[Server]:
+        for account in self.backend.accounts.values():
+            yield from account.servers.values()
 
     def replace_backend(self, backend: Backend) -> None:
         """A whole new state (reset, import): kept first when there is a store, then in force."""

@@ -79,6 +79,8 @@ async function refresh() {
     tr.append(cell(f.id), cell(matches || "every request"), cell(does), cell(f.matched), cell(f.times ?? "∞"));
   });
 
+  await refreshCoverage();
+
   const query = new URLSearchParams({ limit: "50" });
   for (const [name, input] of [["method", "#filter-method"], ["status", "#filter-status"], ["path", "#filter-path"]]) {
     const value = $(input).value.trim();
@@ -88,6 +90,46 @@ async function refresh() {
   fill("#journal", state.entries, (e, tr) => {
     tr.append(cell(e.time), cell(e.account), cell(e.method), cell(e.path + (e.query ? `?${e.query}` : "")), cell(e.status));
     tr.onclick = () => show(e);
+  });
+}
+
+async function refreshCoverage() {
+  const mine = $("#coverage-account").checked && state.account;
+  const report = await control("GET", mine ? `/accounts/${encodeURIComponent(state.account)}/coverage` : "/coverage");
+  const s = report.summary;
+  const part = (name) => `${name} ${s[name].seen}/${s[name].documented}`;
+  $("#coverage-summary").textContent = `${s.seen} of ${s.documented} seen (${s.percent}%): `
+    + ["statuses", "transitions", "refusals", "faults"].map(part).join(", ");
+  const rows = report.operations.filter((o) => o.operation);
+  const codes = [...new Set(rows.flatMap((o) => Object.keys(o.statuses).filter((c) => o.statuses[c].documented)))]
+    .sort((a, b) => a - b);
+  const head = document.createElement("tr");
+  head.append(...["operation", ...codes, "undocumented"].map((text) => {
+    const th = document.createElement("th");
+    th.textContent = text;
+    return th;
+  }));
+  $("#coverage thead").replaceChildren(head);
+  fill("#coverage", rows, (o, tr) => {
+    tr.append(cell(o.operation));
+    for (const code of codes) {
+      const entry = o.statuses[code];
+      const td = cell(entry && entry.documented ? (entry.seen || "–") : "");
+      td.dataset.operation = o.operation;
+      td.dataset.status = code;
+      if (entry && entry.documented && entry.seen) td.className = "seen";
+      if (entry && entry.documented && !entry.seen) {
+        td.className = "unseen";
+        td.title = entry.hint;
+        td.onclick = () => {
+          $("#coverage-hint").hidden = false;
+          $("#coverage-hint").textContent = `${code} on ${o.operation}: ${entry.hint}`;
+        };
+      }
+      tr.append(td);
+    }
+    const others = Object.entries(o.statuses).filter(([, e]) => !e.documented).map(([c, e]) => `${c}×${e.seen}`);
+    tr.append(cell(others.join(" "), "undocumented"));
   });
 }
 
@@ -130,6 +172,8 @@ for (const button of document.querySelectorAll("[data-advance]")) {
   button.onclick = () => act("POST", "/clock/advance", { seconds: Number(button.dataset.advance) });
 }
 $("#freeze").onclick = () => act("POST", "/clock/freeze");
+$("#coverage-reset").onclick = () => act("DELETE", "/coverage");
+$("#coverage-account").onchange = () => act("GET", "/health");
 $("#unfreeze").onclick = () => act("POST", "/clock/unfreeze");
 $("#use-token").onclick = () => {
   state.token = $("#admin-token").value;
