@@ -56,10 +56,14 @@ def combine(reports: Sequence[CoverageReport]) -> CoverageReport:
                 mine = statuses.get(code)
                 statuses[code] = entry.model_copy() if mine is None else _added(mine, entry)
     operations = [
-        OperationCoverage(operation=op, method=method, path=path,
-                          statuses={code: statuses[code] for code in sorted(statuses, key=int)})
+        OperationCoverage(
+            operation=op,
+            method=method,
+            path=path,
+            statuses={code: statuses[code] for code in sorted(statuses, key=int)},
+        )
         for (op, method, path), statuses in rows.items()
-    ]  # fmt: skip
+    ]
     transitions = _merged([r.transitions for r in reports], lambda t: (t.from_, t.to))
     refusals = _merged(
         [r.refusals for r in reports], lambda r: (r.operation, r.method, r.path, r.kind, r.status, r.field)
@@ -78,8 +82,9 @@ def combine(reports: Sequence[CoverageReport]) -> CoverageReport:
 
 def _added(mine: StatusCoverage, theirs: StatusCoverage) -> StatusCoverage:
     seen = mine.seen + theirs.seen
-    return StatusCoverage(documented=mine.documented or theirs.documented, seen=seen,
-                          hint=None if seen else mine.hint or theirs.hint)  # fmt: skip
+    return StatusCoverage(
+        documented=mine.documented or theirs.documented, seen=seen, hint=None if seen else mine.hint or theirs.hint
+    )
 
 
 def _merged(lists: Iterable[list[E]], key: Callable[[E], tuple[object, ...]]) -> list[E]:
@@ -105,8 +110,10 @@ def reaches(report: CoverageReport, bar: float) -> bool:
 def shortfall(report: CoverageReport, bar: float) -> str:
     """The line that says a report misses its bar (as pytest-cov says it)."""
     summary = report.summary
-    return (f"FAIL Required mockvps coverage of {bar:g}% not reached: {summary.seen} of {summary.documented} "
-            f"documented behaviours seen ({summary.percent:g}%)")  # fmt: skip
+    return (
+        f"FAIL Required mockvps coverage of {bar:g}% not reached: {summary.seen} of {summary.documented} "
+        f"documented behaviours seen ({summary.percent:g}%)"
+    )
 
 
 def render(report: CoverageReport, form: Format) -> str:
@@ -226,8 +233,10 @@ def _refusal_grids(report: CoverageReport) -> tuple[Grid, Grid]:
     actions: dict[str, dict[str, RefusalCoverage]] = {}
     for r in lifecycle:
         actions.setdefault(_name(r.operation, r.method, r.path), {})[r.status.value if r.status else "?"] = r
-    action_rows = [(name, [_cell(c[s.value].documented, c[s.value].seen) if s.value in c else "" for s in statuses])
-                   for name, c in actions.items()]  # fmt: skip
+    action_rows = [
+        (name, [_cell(c[s.value].documented, c[s.value].seen) if s.value in c else "" for s in statuses])
+        for name, c in actions.items()
+    ]
     other = [r for r in report.refusals if r.kind != "lifecycle"]
     columns: list[str] = []
     inputs: dict[str, dict[str, RefusalCoverage]] = {}
@@ -244,12 +253,15 @@ def _grids(report: CoverageReport) -> list[tuple[str, Grid]]:
     s = report.summary
     actions, inputs = _refusal_grids(report)
     return [
-        (f"statuses: {s.statuses.seen} of {s.statuses.documented} seen; faults injected: {s.faults.seen} of "
-         f"{s.faults.documented} (a rule's answer, its latency, a dropped connection)", _operation_grid(report)),
+        (
+            f"statuses: {s.statuses.seen} of {s.statuses.documented} seen; faults injected: {s.faults.seen} of "
+            f"{s.faults.documented} (a rule's answer, its latency, a dropped connection)",
+            _operation_grid(report),
+        ),
         (f"transitions clients saw: {s.transitions.seen} of {s.transitions.documented}", _transition_grid(report)),
         (f"refusals: {s.refusals.seen} of {s.refusals.documented}; actions, by the server's status", actions),
         ("refusals of input, by field", inputs),
-    ]  # fmt: skip
+    ]
 
 
 def _headline(report: CoverageReport) -> str:
@@ -282,8 +294,10 @@ def _aligned(columns: list[str], rows: list[tuple[str, list[str]]]) -> list[str]
     first = max([len(name) for name, _ in rows] + [9])
     widths = [max([len(c)] + [len(cells[i]) for _, cells in rows]) for i, c in enumerate(columns)]
     header = "  " + " " * first + "".join(f"  {c:>{w}}" for c, w in zip(columns, widths, strict=True))
-    body = ["  " + f"{name:<{first}}" + "".join(f"  {v:>{w}}" for v, w in zip(cells, widths, strict=True))
-            for name, cells in rows]  # fmt: skip
+    body = [
+        "  " + f"{name:<{first}}" + "".join(f"  {v:>{w}}" for v, w in zip(cells, widths, strict=True))
+        for name, cells in rows
+    ]
     return [header.rstrip(), *(line.rstrip() for line in body)]
 
 
@@ -292,8 +306,12 @@ def markdown(report: CoverageReport) -> str:
     lines = [f"# {_headline(report)}", "", LEGEND.strip(), ""]
     s = report.summary
     lines += ["| section | documented | seen |", "|---|---:|---:|"]
-    for name, section in (("statuses", s.statuses), ("transitions", s.transitions), ("refusals", s.refusals),
-                          ("faults", s.faults)):  # fmt: skip
+    for name, section in (
+        ("statuses", s.statuses),
+        ("transitions", s.transitions),
+        ("refusals", s.refusals),
+        ("faults", s.faults),
+    ):
         lines.append(f"| {name} | {section.documented} | {section.seen} |")
     lines.append(f"| **all** | **{s.documented}** | **{s.seen}** ({s.percent:g}%) |")
     for title, (columns, rows) in _grids(report):

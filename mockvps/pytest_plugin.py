@@ -42,8 +42,15 @@ from mockvps.testing import ControlClient
 if TYPE_CHECKING:
     from mockvps.control.schemas import CoverageReport
 
-__all__ = ["CoverageCollector", "MockServer", "MockVPS", "mockvps", "mockvps_server", "pytest_addoption",
-           "pytest_configure"]  # fmt: skip
+__all__ = [
+    "CoverageCollector",
+    "MockServer",
+    "MockVPS",
+    "mockvps",
+    "mockvps_server",
+    "pytest_addoption",
+    "pytest_configure",
+]
 
 WORKER_OUTPUT = "mockvps_coverage"
 """Where an xdist worker puts its mock's coverage for the controller (`workeroutput`)."""
@@ -177,8 +184,9 @@ class CoverageCollector:
             terminalreporter.write_line(f"mockvps coverage report written to {self.path}")
         if self.bar is not None:
             if reaches(report, self.bar):
-                terminalreporter.write_line(f"Required mockvps coverage of {self.bar:g}% reached: "
-                                            f"{report.summary.percent:g}%", green=True)  # fmt: skip
+                terminalreporter.write_line(
+                    f"Required mockvps coverage of {self.bar:g}% reached: {report.summary.percent:g}%", green=True
+                )
             else:
                 terminalreporter.write_line(shortfall(report, self.bar), red=True, bold=True)
 

@@ -242,7 +242,7 @@ def test_a_fresh_mock_has_seen_nothing_and_hints_at_everything(control: ControlC
 
 # -- every hint, followed as written, makes its behaviour seen ---------------------------------------------------
 
-VALID = {
+VALID: dict[str, dict[str, Any]] = {
     "POST": CREATE,
     "PUT": {"name": "web", "hostname": None, "backups_enabled": False},
     "PATCH": {},
@@ -250,9 +250,9 @@ VALID = {
 REQUEST = re.compile(r"\b(GET|POST|PUT|PATCH|DELETE) (/api/v1/\S*)")
 
 
-def behaviours(report: dict[str, Any]) -> list[tuple[str, str, Any]]:
+def behaviours(report: dict[str, Any]) -> list[tuple[str, str, tuple[Any, ...]]]:
     """(section, hint, the key that finds the entry again) for every documented behaviour."""
-    found = [
+    found: list[tuple[str, str, tuple[Any, ...]]] = [
         ("statuses", entry["hint"], (row["operation"], code))
         for row in report["operations"]
         for code, entry in row["statuses"].items()
@@ -263,17 +263,23 @@ def behaviours(report: dict[str, Any]) -> list[tuple[str, str, Any]]:
     return found
 
 
-def find(report: dict[str, Any], section: str, key: Any) -> dict[str, Any]:
+KEYS = {
+    "transitions": ("from", "to"),
+    "refusals": ("operation", "kind", "status", "field"),
+    "faults": ("operation", "kind"),
+}
+
+
+def find(report: dict[str, Any], section: str, key: tuple[Any, ...]) -> dict[str, Any]:
+    """The entry of a section that `key` names, as `behaviours` made it."""
     if section == "statuses":
         row = next(r for r in report["operations"] if r["operation"] == key[0])
         entry: dict[str, Any] = row["statuses"][key[1]]
         return entry
-    keys = {
-        "transitions": lambda e: (e["from"], e["to"]),
-        "refusals": lambda e: (e["operation"], e["kind"], e["status"], e["field"]),
-        "faults": lambda e: (e["operation"], e["kind"]),
-    }[section]
-    return next(e for e in report[section] if e["documented"] and keys(e) == key)
+    found: dict[str, Any] = next(
+        e for e in report[section] if e["documented"] and tuple(e[k] for k in KEYS[section]) == key
+    )
+    return found
 
 
 def must(found: re.Match[str] | None) -> re.Match[str]:
@@ -296,7 +302,7 @@ class HintFollower:
         self.token = self.control.create_account(**options).token
         return self.control.scoped(self.name)
 
-    def request(self, method: str, written: str, hint: str = "", server: int | None = None) -> httpx.Response:
+    def request(self, method: str, written: str, hint: str = "", server: int | None = None) -> Any:
         written = written.rstrip(".,:)")
         rest = hint.split(written, 1)[-1]  # what the hint says after the request's path
         path = written.replace("{server_id}", str(server))
@@ -431,8 +437,13 @@ def served() -> Iterator[Served]:
 
 
 def curl(*args: str) -> str:
-    return subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", *args], capture_output=True,
-                          text=True, check=True, timeout=30).stdout  # fmt: skip
+    return subprocess.run(
+        ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", *args],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    ).stdout
 
 
 def test_the_cli_reports_what_curl_was_shown(served: Served) -> None:
@@ -445,19 +456,24 @@ def test_the_cli_reports_what_curl_was_shown(served: Served) -> None:
     assert curl(api) == "401"
 
     def coverage(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([".venv/bin/mockvps", "coverage", "--url", served.url, *args], capture_output=True,
-                              text=True, timeout=60)  # fmt: skip
+        return subprocess.run(
+            [".venv/bin/mockvps", "coverage", "--url", served.url, *args], capture_output=True, text=True, timeout=60
+        )
 
     whole = coverage("--format", "json")
     assert whole.returncode == 0, whole.stderr
     report = json.loads(whole.stdout)
     assert seen(report) == {
-        "statuses": {"listServers": {"401": 1}, "createServer": {"201": 1}, "getServer": {"200": 1},
-                     "startServer": {"400": 1}},
+        "statuses": {
+            "listServers": {"401": 1},
+            "createServer": {"201": 1},
+            "getServer": {"200": 1},
+            "startServer": {"400": 1},
+        },
         "transitions": {},
         "refusals": {"startServer lifecycle active": 1},
         "faults": {},
-    }  # fmt: skip
+    }
     assert report["summary"]["seen"] == 5
     mine = coverage("--account", "default", "--format", "table")
     assert mine.returncode == 0

@@ -119,9 +119,17 @@ def test_the_counts_of_two_xdist_workers_are_combined(pytester: pytest.Pytester)
     pytester.makepyfile(test_sequence=SEQUENCE)
     # --dist each: every worker runs every test on its own mock, so the combined counts are exactly twice one's.
     result = pytester.runpytest_subprocess(
-        "-p", "no:cacheprovider", "-n", "2", "--dist", "each", "--mockvps-coverage-report", "cov.json",
-        "--mockvps-coverage-fail-under", "3.64",
-    )  # fmt: skip
+        "-p",
+        "no:cacheprovider",
+        "-n",
+        "2",
+        "--dist",
+        "each",
+        "--mockvps-coverage-report",
+        "cov.json",
+        "--mockvps-coverage-fail-under",
+        "3.64",
+    )
     result.assert_outcomes(passed=4)
     assert result.ret == pytest.ExitCode.OK
     report = json.loads(Path(pytester.path / "cov.json").read_text())

@@ -139,8 +139,9 @@ def _operations(tally: Tally, *, without_401: bool) -> list[OperationCoverage]:
             statuses[code] = StatusCoverage(documented=False, seen=seen)
         rows.append(_row(op.operation_id, op.method, op.path, statuses))
     for (method, path), answered in sorted(by_request.items(), key=lambda item: (item[0][1] or "", item[0][0])):
-        rows.append(_row(None, method, path, {code: StatusCoverage(documented=False, seen=n)
-                                             for code, n in answered.items()}))  # fmt: skip
+        rows.append(
+            _row(None, method, path, {code: StatusCoverage(documented=False, seen=n) for code, n in answered.items()})
+        )
     return rows
 
 
@@ -219,8 +220,17 @@ def _refusal(
 ) -> RefusalCoverage:
     status = ServerStatus(subject) if kind == "lifecycle" and subject else None
     field = subject if kind == "field" else None
-    return RefusalCoverage(operation=operation, method=method, path=path, kind=kind, status=status, field=field,
-                           documented=documented, seen=seen, hint=hint)  # fmt: skip
+    return RefusalCoverage(
+        operation=operation,
+        method=method,
+        path=path,
+        kind=kind,
+        status=status,
+        field=field,
+        documented=documented,
+        seen=seen,
+        hint=hint,
+    )
 
 
 # -- faults -----------------------------------------------------------------------------------------------------
@@ -242,8 +252,9 @@ def _faults(tally: Tally) -> list[FaultCoverage]:
 def _fault(
     operation: str | None, method: str, path: str | None, kind: FaultKind, documented: bool, seen: int, hint: str | None
 ) -> FaultCoverage:
-    return FaultCoverage(operation=operation, method=method, path=path, kind=kind, documented=documented, seen=seen,
-                         hint=hint)  # fmt: skip
+    return FaultCoverage(
+        operation=operation, method=method, path=path, kind=kind, documented=documented, seen=seen, hint=hint
+    )
 
 
 def _operation_id(method: str, path: str | None) -> str | None:
@@ -260,8 +271,10 @@ def _seed(status: ServerStatus | str) -> str:
     status = ServerStatus(status)
     mode = 'mode="manual", ' if status in _TRANSIENT else ""  # manual: a transient status stays until advanced
     article = "an" if status.value[0] in "aeiou" else "a"
-    return (f'seed {article} {status.value} server (`@pytest.mark.mockvps({mode}servers=[{{..., "status": '
-            f'"{status.value}"}}])`; POST /_mockvps/accounts/{{name}}/servers)')  # fmt: skip
+    return (
+        f'seed {article} {status.value} server (`@pytest.mark.mockvps({mode}servers=[{{..., "status": '
+        f'"{status.value}"}}])`; POST /_mockvps/accounts/{{name}}/servers)'
+    )
 
 
 def _refused_from(action: Action) -> ServerStatus:
@@ -381,5 +394,7 @@ def refusal_hint(op: Operation, kind: str, subject: str | None) -> str:
 def fault_hint(op: Operation, kind: str) -> str:
     """How to inject a fault of this kind into `op`."""
     rule = {"status": "status=503", "latency": "latency_ms=50", "drop": "drop=True"}[kind]
-    return (f'`mockvps.control.add_fault(operation="{op.operation_id}", {rule}, times=1)` (or POST /_mockvps/faults), '
-            f"then {op.method} {op.path}")  # fmt: skip
+    return (
+        f'`mockvps.control.add_fault(operation="{op.operation_id}", {rule}, times=1)` (or POST /_mockvps/faults), '
+        f"then {op.method} {op.path}"
+    )
