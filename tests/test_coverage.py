@@ -230,8 +230,9 @@ def test_a_jump_a_client_saw_is_reported_as_undocumented(client: TestClient, con
     assert control.coverage()["summary"]["transitions"]["seen"] == 0
 
 
-def test_a_fresh_mock_has_seen_nothing_and_hints_at_everything(control: ControlClient) -> None:
+def test_a_fresh_mock_has_seen_nothing_and_hints_at_everything(control: ControlClient, client: TestClient) -> None:
     report = control.coverage()
+    assert client.head("/_mockvps/coverage").status_code == 200  # HEAD wherever GET is, as on every control path
     assert report["summary"]["seen"] == 0
     assert report["summary"]["documented"] == 57 + 14 + 39 + 27
     entries = [e for row in report["operations"] for e in row["statuses"].values()]
