@@ -214,7 +214,7 @@ def test_the_coverage_panel_fills_what_clients_saw_and_hints_at_the_rest(mock: S
         wait_for(driver, lambda d: d.find_element(By.ID, "coverage-hint").text.startswith(hint))
         assert httpx.get(f"{mock.url}/api/v1/servers/", headers=AUTH).status_code == 200
         wait_for(driver, lambda d: coverage_cell(d, "listServers", "200") == ("seen", "1"))
-        assert "2 of 137 seen" in driver.find_element(By.ID, "coverage-summary").text
+        assert "2 of 153 seen" in driver.find_element(By.ID, "coverage-summary").text
         assert policy_violations(driver) == []
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         panel = driver.find_element(By.ID, "coverage-panel")
