@@ -21,29 +21,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from run import ROOT, TOKEN, Target, wrk
+from run import ROOT, TOKEN, Target, checkout, wrk
 
 WORKLOADS = {"detail": "/api/v1/servers/12345/", "list": "/api/v1/servers/"}
 
 
 def serving(code: Path) -> Target:
-    # -P: the working directory does not come first on sys.path, so PYTHONPATH decides which mockvps runs.
-    argv = [
-        sys.executable,
-        "-P",
-        "-m",
-        "mockvps",
-        "serve",
-        "--port",
-        "{port}",
-        "--log-level",
-        "warning",
-        "--provisioning-delay",
-        "0",
-        "--action-delay",
-        "0",
-    ]
-    return Target(str(code), argv, env={"PYTHONPATH": str(code.resolve())})
+    args = ("--log-level", "warning", "--provisioning-delay", "0", "--action-delay", "0")
+    return checkout(code, *args, name=str(code))
 
 
 def _load(port: int, path: str, seconds: float, results: dict[str, dict[str, float]], side: str) -> None:

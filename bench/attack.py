@@ -26,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from run import LOAD_CPU, TOKEN, Target, rss_mb
+from run import LOAD_CPU, TOKEN, checkout, rss_mb
 
 CHUNK = 1024 * 1024
 
@@ -119,12 +119,9 @@ def main() -> int:
     parser.add_argument("--mib", type=int, default=32, help="size of the header in MiB (default 32)")
     parser.add_argument("--attackers", type=int, default=1, help="connections attacking at once (default 1)")
     args = parser.parse_args()
-    # -P: the checkout's directory is never put first on sys.path by `-m`, so PYTHONPATH decides which runs.
-    serve = [sys.executable, "-P", "-m", "mockvps", "serve", "--port", "{port}", "--log-level", "error"]
-    env = {"PYTHONPATH": str(args.code.resolve())} if args.code else {}
     if hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) > 1:
         os.sched_setaffinity(0, {int(LOAD_CPU)})
-    target = Target("mockvps", serve, env=env)
+    target = checkout(args.code, "--log-level", "error")
     with target.running():
         pid = target.process.pid  # type: ignore[union-attr]
         stop, during, normal = threading.Event(), threading.Event(), Normal()

@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from run import TOKEN, Target, request, wrk
+from run import TOKEN, checkout, request, wrk
 
 CREATE = {"name": "bench", "plan_id": 1, "os_id": 5, "location": "us-west"}
 
@@ -88,27 +88,11 @@ def main() -> int:
     parser.add_argument("--duration", type=float, default=5.0, help="seconds per create run (default 5)")
     parser.add_argument("--writes", type=int, default=20, help="control writes timed (default 20)")
     args = parser.parse_args()
-    # -P: the checkout's directory is never put first on sys.path by `-m`, so PYTHONPATH decides which runs.
-    serve = [
-        sys.executable,
-        "-P",
-        "-m",
-        "mockvps",
-        "serve",
-        "--port",
-        "{port}",
-        "--log-level",
-        "error",
-        "--provisioning-delay",
-        "0",
-        "--balance",
-        "1000000000",
-    ]
-    env = {"PYTHONPATH": str(args.code.resolve())} if args.code else {}
+    serve = ("--log-level", "error", "--provisioning-delay", "0", "--balance", "1000000000")
     print(f"code: {args.code or 'this checkout'}", flush=True)
     rates = {}
     for label, extra in (("in memory", []), ("--data-dir", ["--data-dir", tempfile.mkdtemp()])):
-        with Target("mockvps", serve, env=env).running(extra) as target:
+        with checkout(args.code, *serve).running(extra) as target:
             result = wrk(target.port, "POST", "/api/v1/servers/", TOKEN, CREATE, 16, args.duration)
         rates[label] = result["rps"]
         print(
@@ -120,7 +104,7 @@ def main() -> int:
     state = Path(tempfile.mkstemp(suffix=".json")[1])
     state.write_text(json.dumps(snapshot_with(args.servers)))
     data_dir = tempfile.mkdtemp()
-    with Target("mockvps", serve, env=env).running(["--data-dir", data_dir, "--state", str(state)]) as target:
+    with checkout(args.code, *serve).running(["--data-dir", data_dir, "--state", str(state)]) as target:
         times, answered = control_writes(target.port, args.writes)
     print(
         f"control write (clock advance) with {args.servers:,} stored servers: median "

@@ -150,6 +150,15 @@ class Target:
         return statistics.median(times)
 
 
+def checkout(code: Path | None, *args: str, name: str = "mockvps") -> Target:
+    """`mockvps serve --port {port} *args` run with this interpreter from a checkout (`code`; None: this one).
+
+    `-P`: the working directory never comes first on sys.path, so PYTHONPATH decides which mockvps runs.
+    """
+    argv = [sys.executable, "-P", "-m", "mockvps", "serve", "--port", "{port}", *args]
+    return Target(name, argv, env={"PYTHONPATH": str(code.resolve())} if code else {})
+
+
 WRK_SCRIPT = """
 wrk.method = "{method}"
 wrk.headers["Authorization"] = "Bearer {token}"
