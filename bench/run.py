@@ -150,13 +150,17 @@ class Target:
         return statistics.median(times)
 
 
-def checkout(code: Path | None, *args: str, name: str = "mockvps") -> Target:
+MOCK_ARGS = ("--log-level", "warning", "--balance", "1000000000", "--provisioning-delay", "0", "--action-delay", "0")
+"""How the benchmarks run mockvps: quiet, rich, and no waiting for transitions, so client sessions never wait."""
+
+
+def checkout(code: Path | None, *args: str, name: str = "mockvps", stateful: bool = False) -> Target:
     """`mockvps serve --port {port} *args` run with this interpreter from a checkout (`code`; None: this one).
 
     `-P`: the working directory never comes first on sys.path, so PYTHONPATH decides which mockvps runs.
     """
     argv = [sys.executable, "-P", "-m", "mockvps", "serve", "--port", "{port}", *args]
-    return Target(name, argv, env={"PYTHONPATH": str(code.resolve())} if code else {})
+    return Target(name, argv, env={"PYTHONPATH": str(code.resolve())} if code else {}, stateful=stateful)
 
 
 WRK_SCRIPT = """
@@ -366,26 +370,9 @@ def main() -> int:
             check=True,
             capture_output=True,
         )
-    serve = [
-        sys.executable,
-        "-m",
-        "mockvps",
-        "serve",
-        "--port",
-        "{port}",
-        "--log-level",
-        "warning",
-        "--balance",
-        "1000000000",
-        "--provisioning-delay",
-        "0",
-        "--action-delay",
-        "0",
-        *args.mockvps_args.split(),
-    ]
     bodies = Path(tempfile.mkstemp(suffix=".json")[1])
     targets = {
-        "mockvps": Target("mockvps", serve, stateful=True),
+        "mockvps": checkout(None, *MOCK_ARGS, *args.mockvps_args.split(), stateful=True),
         "ceiling": Target(
             "bare ASGI (ceiling)",
             [
@@ -406,7 +393,7 @@ def main() -> int:
         "proxy": Target(
             "mockvps proxy -> mockvps",
             [sys.executable, "-m", "mockvps", "proxy", "--upstream", "{upstream}", "--port", "{port}"],
-            upstream=Target("mockvps (behind the proxy)", serve),
+            upstream=checkout(None, *MOCK_ARGS, *args.mockvps_args.split(), name="mockvps (behind the proxy)"),
             workloads=("detail",),
         ),
         "prism": Target(

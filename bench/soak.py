@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from run import LOAD_CPU, ROOT, TOKEN, Target, pinned, request, rss_mb
+from run import LOAD_CPU, MOCK_ARGS, ROOT, TOKEN, checkout, pinned, request, rss_mb
 
 MIX = r"""
 local queue = {}
@@ -65,23 +65,7 @@ def main() -> int:
     if not shutil.which("wrk"):
         print("wrk is needed: apt-get install wrk", file=sys.stderr)
         return 2
-    serve = [
-        sys.executable,
-        "-m",
-        "mockvps",
-        "serve",
-        "--port",
-        "{port}",
-        "--log-level",
-        "warning",
-        "--balance",
-        "1000000000",
-        "--provisioning-delay",
-        "0",
-        "--action-delay",
-        "0",
-    ]
-    target = Target("mockvps", serve)
+    target = checkout(None, *MOCK_ARGS)
     samples: list[tuple[float, float]] = []
     with target.running(), tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(MIX % {"token": TOKEN})

@@ -355,11 +355,10 @@ def _serve(args: argparse.Namespace) -> int:
     _release_freed_memory()
     import uvicorn
 
-    family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    from mockvps.shared.sockets import listening_socket
+
     try:
-        sock.bind((settings.host, settings.port))
+        sock, base = listening_socket(settings.host, settings.port)
     except OSError as exc:
         print(f"mockvps: cannot listen on {settings.host}:{settings.port}: {exc.strerror}", file=sys.stderr)
         return 2
@@ -371,8 +370,6 @@ def _serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
             flush=True,
         )
-    shown_host = f"[{settings.host}]" if family == socket.AF_INET6 else settings.host
-    base = f"http://{shown_host}:{port}"
 
     class Server(uvicorn.Server):
         async def startup(self, sockets: list[socket.socket] | None = None) -> None:

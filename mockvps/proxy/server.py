@@ -64,17 +64,13 @@ def run_proxy(options: ProxyOptions) -> int:
     import uvicorn
 
     app, observer, report = build(options)
-    family = socket.AF_INET6 if ":" in options.host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    from mockvps.shared.sockets import listening_socket
+
     try:
-        sock.bind((options.host, options.port))
+        sock, base = listening_socket(options.host, options.port)
     except OSError as exc:
         print(f"mockvps proxy: cannot listen on {options.host}:{options.port}: {exc.strerror}", file=sys.stderr)
         return 2
-    port = sock.getsockname()[1]
-    shown_host = f"[{options.host}]" if family == socket.AF_INET6 else options.host
-    base = f"http://{shown_host}:{port}"
 
     class Server(uvicorn.Server):
         async def startup(self, sockets: list[socket.socket] | None = None) -> None:
