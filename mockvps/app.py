@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from mockvps.backend import Backend
 from mockvps.clock import Clock, SystemClock
-from mockvps.errors import ConfigurationError
+from mockvps.errors import ConfigurationError, StoreFailed
+from mockvps.persistence.commits import GroupCommit
 from mockvps.persistence.store import Store
 from mockvps.public.dispatch import PUBLIC_PREFIX, PublicAPI
 from mockvps.settings import Settings
@@ -19,7 +20,7 @@ from mockvps.shared.state import MockState
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
-    from starlette.types import Receive, Scope, Send
+    from starlette.types import Message, Receive, Scope, Send
 
 __all__ = ["MockApp", "create_app"]
 
@@ -58,6 +59,7 @@ class MockApp:
         if snapshot is None:
             backend = settings.backend(clock)
             store.replace_all(backend)
+            store.commits.write_now()
             return backend
         try:
             return restore_state(snapshot, settings.load_catalog(), clock, settings.delays(), settings.limits())
@@ -88,6 +90,8 @@ class MockApp:
                     self.close()
                     await send({"type": "lifespan.shutdown.complete"})
                     return
+        elif self.state.store is not None:  # the public API waits for the disk itself (its journal shows the answer)
+            await self.control(scope, receive, _after_sync(send, self.state.store.commits))
         else:
             await self.control(scope, receive, send)
 
@@ -101,6 +105,25 @@ class MockApp:
         """Close the store, if any (its WAL is checkpointed into the database file)."""
         if self.state.store is not None:
             self.state.store.close()
+
+
+def _after_sync(send: Send, commits: GroupCommit[Any]) -> Send:
+    """`send`, holding an answer until every change made so far is on disk (the store's group commit): no
+    answer acknowledges, or shows, a change that a crash could still take back."""
+    refused = False
+
+    async def held(message: Message) -> None:
+        nonlocal refused
+        if message["type"] == "http.response.start" and commits.pending:
+            try:
+                await commits.settled()
+            except StoreFailed as exc:
+                refused = True
+                await _answer(send, 503, orjson.dumps({"detail": exc.detail}))
+        if not refused:
+            await send(message)
+
+    return held
 
 
 def _host_header(headers: list[tuple[bytes, bytes]]) -> bytes | None:

@@ -205,21 +205,23 @@ class Change:
     """What one write changed, as the backend tells its `on_change` hook (the store keeps exactly this).
 
     `account`: that account's own fields (balance, mode, delays, clock, next id); with `server_id`, also that
-    server, or its absence (`server_gone`); with `all_servers`, every server of the account. `removed`: the
-    account of that name is gone. `clock`: the mock's clock moved.
+    server, or its absence; with `all_servers`, every server of the account. `removed`: the account of that name
+    is gone. `clock`: the mock's clock moved.
     """
 
     account: Account | None = None
     server_id: int | None = None
-    server_gone: bool = False
-    """Told before the server leaves memory: it is gone though `account` still holds it."""
     all_servers: bool = False
     removed: str | None = None
     clock: bool = False
 
 
-ChangeHook = Callable[["Backend", Change], None]
-"""Called after every write, before the write is acknowledged; what it raises reaches the caller."""
+Undo = Callable[[], None]
+"""Puts back what one write changed. Undos run newest first, each on the state the later ones left."""
+ChangeHook = Callable[["Backend", Change, Undo], None]
+"""Called after every write, before the write is acknowledged. What it raises reaches the caller, and the write
+is undone at once; once it returns, the hook holds the undo and runs it if it cannot keep the change after all
+(a store that fails to commit a group of writes undoes them all, newest first)."""
 
 
 class ServerChanges(TypedDict, total=False):
@@ -265,19 +267,23 @@ class Backend:
         for spec in accounts:
             self.add_account(spec)
 
-    def _changed(self, change: Change, undo: Callable[[], None]) -> None:
+    def _changed(self, change: Change, undo: Undo) -> None:
         """Tell the hook what a write changed; when the hook fails, undo the write and let its error through."""
         if self.on_change is None:
             return
         try:
-            self.on_change(self, change)
+            self.on_change(self, change, undo)
         except BaseException:
             undo()
             raise
 
-    def _saved(self, account: Account | None, server_id: int | None = None) -> Callable[[], None]:
+    def _saved(self, account: Account | None, server_id: int | None = None, *, removing: bool = False) -> Undo:
         """How to put back, after a failed hook, what a write is about to change: the account's own fields, its
-        clock, the mock's clock, and the server `server_id` (its fields, its presence, its addresses)."""
+        clock, the mock's clock, and the server `server_id` (its fields, its presence, its addresses, its place
+        in the list when the write may remove it: `removing`, or a provisioning arranged to fail).
+
+        A server put back gets a revision of its own, never one it had: a rendering made of the undone write
+        (cached by revision) is never shown again."""
         if self.on_change is None:
             return _nothing
         mock_clock = self.clock.state()
@@ -287,7 +293,8 @@ class Backend:
         account_clock = account.clock.state()
         server = account.servers.get(server_id) if server_id is not None else None
         copied = copy.copy(server)
-        order = list(account.servers) if server is not None and server.outcome is Outcome.FAIL else None
+        may_go = server is not None and (removing or server.outcome is Outcome.FAIL)
+        order = list(account.servers) if may_go else None
 
         def undo() -> None:
             account.balance, account.next_id, account.next_outcome, account.mode, account.delays, account.profile = (
@@ -301,6 +308,7 @@ class Backend:
             if now is not None and now is not server:  # made by the write
                 self._discard(account, now)
             if server is not None and copied is not None:
+                revision = server.revision
                 if now is None:  # removed by the write (a failed provisioning, refunded): back in its place
                     account.servers[server_id] = server
                     if order is not None:
@@ -309,6 +317,7 @@ class Backend:
                     self.ipv6_pool.reserve(server.ipv6)
                 for name in Server.__slots__:
                     setattr(server, name, getattr(copied, name))
+                server.revision = max(revision, copied.revision) + 1
 
         return undo
 
@@ -436,8 +445,19 @@ class Backend:
 
     def remove_account(self, name: str) -> None:
         account = self.account(name)
-        self._changed(Change(removed=name), _nothing)  # kept first: a failure leaves the account as it was
+        order, servers = list(self.accounts), dict(account.servers)
         self._forget(account)
+
+        def undo() -> None:
+            account.servers = servers
+            self.accounts[name] = account
+            self.accounts = {n: self.accounts[n] for n in order if n in self.accounts} | self.accounts
+            self._hold_tokens(account)
+            for server in account.servers.values():
+                self.ipv4_pool.reserve(server.ipv4)
+                self.ipv6_pool.reserve(server.ipv6)
+
+        self._changed(Change(removed=name), undo)
 
     def reset_account(self, name: str) -> Account:
         """The account as it was created: its servers gone, its balance, catalog and clock as configured."""
@@ -623,8 +643,9 @@ class Backend:
 
     def delete_server(self, account: Account, server_id: int) -> None:
         server = self.get_server(account, server_id)
-        self._changed(Change(account, server_id, server_gone=True), _nothing)  # kept first: a failure changes nothing
+        undo = self._saved(account, server_id, removing=True)
         self._discard(account, server)
+        self._changed(Change(account, server_id), undo)
 
     def start_server(self, account: Account, server_id: int) -> Server:
         return self._act(account, server_id, Action.START)

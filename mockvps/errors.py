@@ -12,6 +12,7 @@ MockVPSError                  base of everything below
 ├── AddressPoolExhausted      no free IPv4 or IPv6 address is left to give a new server
 ├── LimitReached              a limit of the mock (servers per account, accounts) is reached
 ├── StoreFailed               the durable store could not keep a change (the change was undone)
+│   └── SyncFailed            the disk refused a sync: what it holds is unknown; no answer until a restart
 └── ConfigurationError        a catalog, accounts or settings file, or a data dir, the mock cannot use
 """
 
@@ -32,6 +33,7 @@ __all__ = [
     "NotFound",
     "PermissionDenied",
     "StoreFailed",
+    "SyncFailed",
     "ValidationFailed",
 ]
 
@@ -98,6 +100,15 @@ class LimitReached(MockVPSError):
 class StoreFailed(MockVPSError):
     def __init__(self, reason: str) -> None:
         super().__init__(f"The mock could not store the change ({reason}); nothing was changed.")
+
+
+class SyncFailed(StoreFailed):
+    def __init__(self, reason: str) -> None:
+        MockVPSError.__init__(
+            self,
+            f"The mock could not put its changes on disk ({reason}); whether the latest were kept is unknown, "
+            "so it answers nothing more until it is restarted.",
+        )
 
 
 class ConfigurationError(MockVPSError):

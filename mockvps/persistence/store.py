@@ -1,7 +1,9 @@
 """Durable state (`mockvps serve --data-dir DIR`): SQLite from the standard library, in WAL mode.
 
-Every acknowledged change is committed, with an fsync, before the answer leaves: the backend tells the store
-what each write changed (`record`, its `on_change` hook), and the store writes those rows alone. Statuses that
+Every acknowledged change is on disk before the answer leaves: the backend tells the store what each write
+changed (`record`, its `on_change` hook), the store queues those rows alone, and the writes that arrive while
+one group is written are committed together, with one fsync, in the next group (`commits`, a group commit; the
+app holds every answer until the group that holds its writes is on disk). Statuses that
 pass with time need no writes: they follow from (status, since, now) again after a restart. The journal and
 fault rules are not kept.
 """
@@ -13,13 +15,17 @@ import fcntl
 import json
 import os
 import sqlite3
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, NoReturn, TextIO
 
-from mockvps.backend import Account, Backend, Change
-from mockvps.errors import ConfigurationError, StoreFailed
+import orjson
+
+from mockvps.backend import Account, Backend, Change, Undo
+from mockvps.errors import ConfigurationError, StoreFailed, SyncFailed
+from mockvps.persistence.commits import GroupCommit
 from mockvps.persistence.snapshot import SNAPSHOT_VERSION, account_record, clock_record, server_record
 
 __all__ = ["APPLICATION_ID", "SCHEMA_VERSION", "Store"]
@@ -33,6 +39,12 @@ CREATE TABLE servers (account TEXT NOT NULL, id INTEGER NOT NULL, data TEXT NOT 
 """
 TABLES = {"meta": ["key", "value"], "accounts": ["name", "data"], "servers": ["account", "id", "data"]}
 FILE_NAME = "mockvps.sqlite3"
+SQLITE_IOERR = 10  # an I/O error: a write or sync the disk refused (the low byte of an extended result code)
+
+Row = tuple[str, tuple[Any, ...]]
+"""One statement and its parameters."""
+Batch = list[tuple[list[Row], Undo]]
+"""Queued writes: each one's rows, and how to undo it in memory."""
 
 
 class Store:
@@ -50,12 +62,16 @@ class Store:
         except OSError as exc:
             raise ConfigurationError(f"data dir {directory}: {exc.strerror}") from None
         self.path = directory / FILE_NAME
-        self._lock = _lock(directory)
+        self._holder = _lock(directory)
         try:
             self._db = self._open(start_over)
         except BaseException:
-            self._lock.close()
+            self._holder.close()
             raise
+        self._using = threading.Lock()
+        """The connection, used by one thread at a time (the group writer's, or start-up and shut-down)."""
+        self._queue: Batch = []
+        self.commits = GroupCommit[Batch](self)
 
     def _open(self, start_over: bool) -> sqlite3.Connection:
         try:
@@ -97,52 +113,94 @@ class Store:
             ],
         }
 
-    def replace_all(self, backend: Backend) -> None:
-        """The whole state, instead of what is stored (the first start, a reset, an import)."""
-        with self._transaction() as db:
-            db.execute("DELETE FROM servers")
-            db.execute("DELETE FROM accounts")
-            db.execute("INSERT OR REPLACE INTO meta VALUES ('clock', ?)", (json.dumps(clock_record(backend)),))
-            db.execute("INSERT OR REPLACE INTO meta VALUES ('token_salt', ?)", (backend.token_salt.hex(),))
-            for account in backend.accounts.values():
-                self._put_account(db, backend, account, all_servers=True)
-            _count_accounts(db)
+    def replace_all(self, backend: Backend, undo: Undo | None = None) -> None:
+        """The whole state, instead of what is stored (the first start, a reset, an import); queued like a write.
+        `undo` puts the state before it back if it cannot be kept."""
+        rows: list[Row] = [
+            ("DELETE FROM servers", ()),
+            ("DELETE FROM accounts", ()),
+            (PUT_META, ("clock", _dump(clock_record(backend)))),
+            (PUT_META, ("token_salt", backend.token_salt.hex())),
+        ]
+        for account in backend.accounts.values():
+            self._account_rows(rows, backend, account, all_servers=True)
+        rows.append(COUNT_ACCOUNTS)
+        self._queued(rows, undo or _nothing)
 
-    def record(self, backend: Backend, change: Change) -> None:
-        """One write, as the backend tells it (its `on_change` hook): the rows it touched, in one transaction."""
-        with self._transaction() as db:
-            if change.clock:
-                db.execute("INSERT OR REPLACE INTO meta VALUES ('clock', ?)", (json.dumps(clock_record(backend)),))
-            if change.removed is not None:
-                db.execute("DELETE FROM servers WHERE account = ?", (change.removed,))
-                db.execute("DELETE FROM accounts WHERE name = ?", (change.removed,))
-                _count_accounts(db)
-            account = change.account
-            if account is not None:
-                self._put_account(db, backend, account, all_servers=change.all_servers)
-                if change.all_servers:  # a new account, or one reset
-                    _count_accounts(db)
-                if change.server_id is not None:
-                    server = None if change.server_gone else account.servers.get(change.server_id)
-                    if server is None:
-                        db.execute("DELETE FROM servers WHERE account = ? AND id = ?", (account.name, change.server_id))
-                    else:
-                        db.execute(
-                            "INSERT OR REPLACE INTO servers VALUES (?, ?, ?)",
-                            (account.name, server.id, _dump(server_record(server))),
-                        )
+    def record(self, backend: Backend, change: Change, undo: Undo) -> None:
+        """One write, as the backend tells it (its `on_change` hook): the rows it touched, queued for the next
+        group (`commits`), with its undo, should the group fail."""
+        rows: list[Row] = []
+        if change.clock:
+            rows.append((PUT_META, ("clock", _dump(clock_record(backend)))))
+        if change.removed is not None:
+            rows += [
+                ("DELETE FROM servers WHERE account = ?", (change.removed,)),
+                ("DELETE FROM accounts WHERE name = ?", (change.removed,)),
+                COUNT_ACCOUNTS,
+            ]
+        account = change.account
+        if account is not None:
+            self._account_rows(rows, backend, account, all_servers=change.all_servers)
+            if change.all_servers:  # a new account, or one reset
+                rows.append(COUNT_ACCOUNTS)
+            if change.server_id is not None:
+                server = account.servers.get(change.server_id)
+                if server is None:
+                    rows.append(("DELETE FROM servers WHERE account = ? AND id = ?", (account.name, change.server_id)))
+                else:
+                    rows.append((PUT_SERVER, (account.name, server.id, _dump(server_record(server)))))
+        self._queued(rows, undo)
+
+    def _queued(self, rows: list[Row], undo: Undo) -> None:
+        self.commits.refuse_if_failed()
+        self._queue.append((rows, undo))
+        self.commits.wrote()
 
     @staticmethod
-    def _put_account(db: sqlite3.Connection, backend: Backend, account: Account, *, all_servers: bool) -> None:
-        db.execute(
-            "INSERT OR REPLACE INTO accounts VALUES (?, ?)", (account.name, _dump(account_record(backend, account)))
+    def _account_rows(rows: list[Row], backend: Backend, account: Account, *, all_servers: bool) -> None:
+        rows.append(
+            ("INSERT OR REPLACE INTO accounts VALUES (?, ?)", (account.name, _dump(account_record(backend, account))))
         )
         if all_servers:
-            db.execute("DELETE FROM servers WHERE account = ?", (account.name,))
-            db.executemany(
-                "INSERT INTO servers VALUES (?, ?, ?)",
-                [(account.name, s.id, _dump(server_record(s))) for s in account.servers.values()],
-            )
+            rows.append(("DELETE FROM servers WHERE account = ?", (account.name,)))
+            rows += [(PUT_SERVER, (account.name, s.id, _dump(server_record(s)))) for s in account.servers.values()]
+
+    # the group commit's log (`commits`)
+
+    def take(self) -> Batch:
+        batch, self._queue = self._queue, []
+        return batch
+
+    def write(self, batch: Batch) -> Callable[[], None]:
+        """The group's rows in one transaction, now; its commit, with an fsync, when the returned function runs
+        (in the group writer's thread; the connection is held until then)."""
+        if not batch:
+            return _nothing
+        self._using.acquire()
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+            for rows, _ in batch:
+                for statement, parameters in rows:
+                    self._db.execute(statement, parameters)
+        except BaseException as exc:
+            self._using.release()
+            self._fail(exc)
+
+        def commit() -> None:
+            try:
+                self._db.execute("COMMIT")
+            except BaseException as exc:
+                self._fail(exc)
+            finally:
+                self._using.release()
+
+        return commit
+
+    def lose(self, batch: Batch) -> None:
+        undone, self._queue = batch + self._queue, []
+        for _, undo in reversed(undone):
+            undo()
 
     @property
     def rows_written(self) -> int:
@@ -150,39 +208,46 @@ class Store:
         return self._db.total_changes
 
     def close(self) -> None:
-        """Close the database (SQLite checkpoints its log into the file), then let go of the data dir."""
+        """Write what is still queued, close the database (SQLite checkpoints its log into the file), then let
+        go of the data dir."""
         try:
-            self._db.close()
+            if self.commits.failure is None:
+                self.commits.write_now()
         finally:
-            self._lock.close()
+            with self._using:
+                try:
+                    self._db.close()
+                finally:
+                    self._holder.close()
 
     def refuse(self, why: str) -> ConfigurationError:
         """The error that refuses this store: what is wrong with it, and how to start over."""
         return ConfigurationError(f"{self.path} is not a whole mockvps store ({why}); {START_OVER}")
 
-    @contextlib.contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        """One transaction, committed with an fsync; any failure rolls it back and reads as StoreFailed."""
-        try:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
+    def _fail(self, exc: BaseException) -> NoReturn:
+        """Roll back, and raise StoreFailed (nothing was kept), or SyncFailed when the disk refused a write or a
+        sync (what it holds is then unknown); anything but SQLite's errors as it is."""
+        if self._db.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
                 self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
-        except sqlite3.Error as exc:
-            if self._db.in_transaction:
-                with contextlib.suppress(sqlite3.Error):
-                    self._db.execute("ROLLBACK")
-            raise StoreFailed(str(exc)) from exc
+        if not isinstance(exc, sqlite3.Error):
+            raise exc
+        if getattr(exc, "sqlite_errorcode", 0) & 0xFF == SQLITE_IOERR:
+            raise SyncFailed(str(exc)) from exc
+        raise StoreFailed(str(exc)) from exc
 
 
 START_OVER = "pass --data-dir-start-over to move it aside and start anew"
 
 
-def _count_accounts(db: sqlite3.Connection) -> None:
-    db.execute("INSERT OR REPLACE INTO meta VALUES ('accounts', (SELECT COUNT(*) FROM accounts))")
+PUT_META = "INSERT OR REPLACE INTO meta VALUES (?, ?)"
+PUT_ACCOUNT = "INSERT OR REPLACE INTO accounts VALUES (?, ?)"
+PUT_SERVER = "INSERT OR REPLACE INTO servers VALUES (?, ?, ?)"
+COUNT_ACCOUNTS: Row = ("INSERT OR REPLACE INTO meta VALUES ('accounts', (SELECT COUNT(*) FROM accounts))", ())
+
+
+def _nothing() -> None:
+    pass
 
 
 def _lock(directory: Path) -> TextIO:
@@ -229,7 +294,7 @@ def _judge(db: sqlite3.Connection, path: Path, *, make: bool) -> sqlite3.Connect
             db.close()
             return db
         db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=FULL")  # the commit is on disk when it returns
+        db.execute("PRAGMA synchronous=FULL")  # a group's commit is on disk when it returns
     except sqlite3.Error as exc:
         db.close()
         raise ConfigurationError(f"{path} cannot be read as a mockvps store ({exc}); {START_OVER}") from None
@@ -256,5 +321,9 @@ def _check(db: sqlite3.Connection, path: Path) -> None:
             raise ConfigurationError(f"{path} is not a whole mockvps store (table {table}); {START_OVER}")
 
 
-def _dump(record: dict[str, Any]) -> str:
-    return json.dumps(record, separators=(",", ":"))
+def _dump(record: Any) -> str:
+    """Compact JSON (orjson; the standard library's for what orjson refuses, an integer past 64 bits)."""
+    try:
+        return orjson.dumps(record).decode()
+    except TypeError:
+        return json.dumps(record, separators=(",", ":"))

@@ -19,7 +19,7 @@ from urllib.parse import parse_qsl, quote
 
 import orjson
 
-from mockvps.errors import InvalidToken, MockVPSError, NotAuthenticated, NotFound, PermissionDenied
+from mockvps.errors import InvalidToken, MockVPSError, NotAuthenticated, NotFound, PermissionDenied, StoreFailed
 from mockvps.public.cors import CorsPolicy, Headers
 from mockvps.public.operations import OPERATIONS, Call, Operation
 from mockvps.public.rendering import ListCache, timestamp
@@ -207,6 +207,12 @@ class PublicAPI:
             except Exception:  # a bug of the mock: say so plainly, never with a stack trace
                 log.exception("unexpected error on %s %s", method, path)
                 status, payload, headers = 500, {"detail": "Internal server error."}, {}
+            if state.store is not None and state.store.commits.pending:
+                try:  # no answer acknowledges, or shows, a change before it is on disk
+                    await state.store.commits.settled()
+                except StoreFailed as error:
+                    refused, shown[:] = error, []
+                    status, payload, headers = render(error)
             answer = await _send(send, status, payload, headers, head=method == "HEAD", cors=cors)
         finally:
             state.journal.record(

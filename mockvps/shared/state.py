@@ -41,8 +41,9 @@ class MockState:
             yield from account.servers.values()
 
     def replace_backend(self, backend: Backend) -> None:
-        """A whole new state (reset, import): kept first when there is a store, then in force."""
+        """A whole new state (reset, import), in force at once; with a store, queued like any write (and the
+        state before it put back should the store fail to keep it)."""
+        old, self.backend = self.backend, backend
         if self.store is not None:
-            self.store.replace_all(backend)
             backend.on_change = self.store.record
-        self.backend = backend
+            self.store.replace_all(backend, undo=lambda: setattr(self, "backend", old))
