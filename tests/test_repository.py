@@ -12,7 +12,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 GENERATED = re.compile(
-    r"(^|/)(node_modules|\.venv|venv|reports|__pycache__|\.hypothesis|\.schemathesis|\.mypy_cache|\.pytest_cache)/"
+    r"(^|/)(node_modules|\.venv|venv|reports|__pycache__|\.hypothesis|\.schemathesis|\.mypy_cache|\.pytest_cache"
+    r"|bench/\.prism|bench/\.wiremock)/"
 )
 
 
@@ -33,7 +34,9 @@ def test_no_installed_or_generated_tree_is_tracked() -> None:
 
 def test_the_check_recognises_installed_and_generated_trees() -> None:
     generated = ["bench/.prism/node_modules/x/index.js", ".venv/bin/python", "reports/fuzz.txt", "a/__pycache__/b.pyc",
-                 ".schemathesis/default/cache/crashes/manifest.json"]  # fmt: skip
+                 ".schemathesis/default/cache/crashes/manifest.json", "bench/.wiremock/package-lock.json",
+                 "bench/.wiremock/node_modules/wiremock/build/wiremock-standalone-3.13.2.jar",
+                 "bench/.prism/package.json"]  # fmt: skip
     sources = ["mockvps/app.py", "docs/reports.md", "tests/test_venv.py"]
     assert generated_among(generated + sources) == generated
 
