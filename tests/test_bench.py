@@ -158,3 +158,18 @@ def test_the_a_b_comparison_runs_each_checkout_s_own_code(tmp_path: Path) -> Non
     assert "after/before: median" in result.stdout
     errors = re.search(r"errors (\d+)", result.stdout)
     assert errors is not None and int(errors.group(1)) > 0  # the copy's own code answered (this one's: 200)
+
+
+@pytest.mark.xdist_group("heavy")  # pins CPUs and loads them
+def test_the_durable_benchmark_runs_in_turns_and_reports_the_ratio_and_the_disk() -> None:
+    command = [sys.executable, "bench/durable.py", "--rounds", "1", "--duration", "1", "--connections", "16",
+               "--servers", "100", "--writes", "2"]  # fmt: skip
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    out = result.stdout
+    assert "round 1: POST create, 16 connections, in memory:" in out
+    assert "round 1: POST create, 16 connections, --data-dir:" in out
+    assert re.search(r"16 connections: --data-dir / in-memory create: median \d+\.\d\d \(rounds: ", out)
+    assert re.search(r"the disk: a 16 KiB overwrite and fdatasync takes \d+\.\d\d ms", out)
+    assert re.search(r"control write \(clock advance\) with 100 stored servers: median", out)
+    assert re.findall(r"(\d+) errors", out) == ["0", "0"]  # each create run answered every request
