@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import copy
 import gc
+import logging
 import os
 import signal
 import socket
@@ -412,6 +413,8 @@ def _serve(args: argparse.Namespace) -> int:
         http=http,
         log_level=settings.log_level,
         log_config=log_config,
+        # Access lines are logged at info: below it uvicorn would still build each line's parts, on every request.
+        access_log=uvicorn.config.LOG_LEVELS.get(settings.log_level.lower(), logging.INFO) <= logging.INFO,
         server_header=False,
         timeout_graceful_shutdown=1,
     )

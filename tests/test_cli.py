@@ -257,3 +257,26 @@ def test_the_control_api_is_built_once_and_says_so_once() -> None:
     app.after_control_built = lambda: built.append(app._control)
     assert app.control is app.control
     assert built == [app.control]
+
+
+@pytest.mark.parametrize(("level", "logged"), [("warning", False), ("error", False), ("info", True), ("debug", True)])
+def test_access_lines_are_made_only_where_the_log_level_shows_them(
+    monkeypatch: pytest.MonkeyPatch, unfrozen: None, level: str, logged: bool
+) -> None:
+    # uvicorn builds an access line's parts for every request unless told there are none to write.
+    import uvicorn
+
+    from mockvps.cli import main
+
+    seen: dict[str, Any] = {}
+
+    def run(server: uvicorn.Server, sockets: list[Any]) -> None:
+        seen["access_log"] = server.config.access_log
+        for sock in sockets:
+            sock.close()
+
+    monkeypatch.setattr(uvicorn.Server, "run", run)
+    monkeypatch.setattr(uvicorn.Config, "configure_logging", lambda config: None)
+    monkeypatch.setattr(signal, "signal", lambda signum, handler: None)
+    assert main(["serve", "--port", "0", "--log-level", level]) == 0
+    assert seen["access_log"] is logged
