@@ -18,6 +18,10 @@ does, and each request of a keep-alive or pipelined connection starts a new coun
 middle of a read (pipelining) is counted from the next piece on; pieces are at most one budget long, so no head
 gets past twice its budget, and the app's check still holds the header fields to N. Reads that fit the budget
 (every ordinary request) go to the parser whole: the cost is one comparison and one subtraction per read.
+
+Each answer leaves in one write: uvicorn writes the head at `http.response.start` and the body at
+`http.response.body`, two system calls and two segments for the client to wake up to; each request's cycle
+writes through `_HeadHeld`, which holds the head until the body (or the answer's end, or a close).
 """
 
 from __future__ import annotations
