@@ -19,6 +19,8 @@ from mockvps.shared.faults import QuietDrops
 from mockvps.shared.state import MockState
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from fastapi import FastAPI
     from starlette.types import Message, Receive, Scope, Send
 
@@ -49,6 +51,8 @@ class MockApp:
         self._max_header_size = settings.max_header_size
         self.hosts = HostRule(settings.host, settings.allowed_hosts)
         self._control: FastAPI | None = None
+        self.after_control_built: Callable[[], None] | None = None
+        """Called once the control API is built (`mockvps serve` leaves it to reference counting: `cli`)."""
 
     @staticmethod
     def _stored(store: Store, settings: Settings, clock: Clock) -> Backend:
@@ -72,6 +76,8 @@ class MockApp:
             from mockvps.control.app import build_control_app
 
             self._control = build_control_app(self.state)
+            if self.after_control_built is not None:
+                self.after_control_built()
         return self._control
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -38,6 +38,7 @@ from mockvps.tokens import Token, TokenSpec
 __all__ = [
     "DEFAULT_BALANCE",
     "DEFAULT_PROFILE",
+    "DIGESTS_KEPT",
     "FIRST_SERVER_ID",
     "MAX_BALANCE",
     "MAX_SEEDED_ID",
@@ -62,6 +63,8 @@ DEFAULT_BALANCE = Decimal("1000.00")
 MAX_BALANCE = Decimal("1000000000000")
 """The largest balance an account may be given: any plan stays payable, any sum representable."""
 MAX_SEEDED_ID = 10**12
+DIGESTS_KEPT = 1024
+"""How many tokens' digests a backend remembers (they depend on its salt alone, which never changes)."""
 """The largest id an operator may give a server: a million creates after it stay below 2**53 (JavaScript)."""
 
 
@@ -260,6 +263,9 @@ class Backend:
         self.lifecycle = LIFECYCLE if lifecycle is None else lifecycle
         self.accounts: dict[str, Account] = {}
         self._tokens: dict[bytes, tuple[Account, Token]] = {}
+        self._digests: dict[str, bytes] = {}
+        """The digests of tokens that named an account when presented, so a client's token is hashed once, not on
+        every request; at most `DIGESTS_KEPT` (a token that names nothing is never kept)."""
         self.ipv4_pool = ipv4_pool or default_ipv4_pool()
         self.ipv6_pool = ipv6_pool or default_ipv6_pool()
         self.on_change: ChangeHook | None = None
@@ -508,7 +514,16 @@ class Backend:
 
     def credentials(self, token: str) -> tuple[Account, Token] | None:
         """The account a token belongs to, and the token with its permissions resolved; None for no account's."""
-        return self._tokens.get(token_digest(token, self.token_salt))
+        digest = self._digests.get(token)
+        if digest is not None:
+            return self._tokens.get(digest)
+        digest = token_digest(token, self.token_salt)
+        found = self._tokens.get(digest)
+        if found is not None:
+            if len(self._digests) >= DIGESTS_KEPT:
+                self._digests.clear()
+            self._digests[token] = digest
+        return found
 
     # the nine operations
 

@@ -7,6 +7,7 @@ from typing import TypedDict
 
 import pytest
 
+from mockvps import backend as backend_module
 from mockvps.backend import FIRST_SERVER_ID, AccountSpec, Backend, ServerChanges
 from mockvps.catalog import default_catalog
 from mockvps.clock import VirtualClock
@@ -20,6 +21,7 @@ from mockvps.errors import (
     ValidationFailed,
 )
 from mockvps.lifecycle import SETTLES, DelayKind, Delays, Lifecycle, ServerStatus
+from mockvps.tokens import TokenSpec
 
 S = ServerStatus
 PROVISION = timedelta(seconds=120)
@@ -72,6 +74,42 @@ def test_ids_continue_at_12347_in_every_account(backend: Backend) -> None:
 def test_an_unknown_token_is_refused(backend: Backend) -> None:
     with pytest.raises(InvalidToken):
         backend.authenticate("token-c")
+
+
+def test_a_token_is_hashed_once_and_still_answers_for_what_it_names_now(
+    backend: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hashed: list[str] = []
+    digest = backend_module.token_digest
+
+    def counted(token: str, salt: bytes) -> bytes:
+        hashed.append(token)
+        return digest(token, salt)
+
+    monkeypatch.setattr(backend_module, "token_digest", counted)
+    first = backend.authenticate("token-a")
+    assert backend.authenticate("token-a") is first
+    assert hashed == ["token-a"]
+    backend.reset_account("default")  # a new account object for the same token
+    assert backend.authenticate("token-a") is not first
+    backend.remove_account("default")
+    with pytest.raises(InvalidToken):
+        backend.authenticate("token-a")
+    assert hashed == ["token-a"]
+
+
+def test_only_tokens_that_name_an_account_are_remembered_and_never_more_than_the_limit(
+    backend: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for i in range(3 * backend_module.DIGESTS_KEPT):
+        assert backend.credentials(f"guess-{i}") is None
+    assert backend._digests == {}
+    monkeypatch.setattr(backend_module, "DIGESTS_KEPT", 2)
+    account = backend.authenticate("token-a")
+    for i in range(5):
+        backend.add_token(account, TokenSpec(secret=f"more-{i}"))
+        assert backend.authenticate(f"more-{i}") is account
+        assert len(backend._digests) <= 2
 
 
 def test_a_token_cannot_belong_to_two_accounts(backend: Backend) -> None:

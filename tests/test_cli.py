@@ -13,6 +13,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -209,3 +210,73 @@ def test_every_log_line_goes_to_stdout() -> None:
     assert process.returncode == 0
     assert "Application startup complete" in out and "mockvps listening on" in out
     assert err == ""
+
+
+@pytest.fixture
+def unfrozen() -> Iterator[None]:
+    """gc.freeze() is the whole process's: give back to the collector what a test froze."""
+    import gc
+
+    yield
+    gc.unfreeze()
+
+
+def test_serve_leaves_what_start_up_made_to_reference_counting(monkeypatch: pytest.MonkeyPatch, unfrozen: None) -> None:
+    # A full collection walked every object start-up made, on every growth of the heap by a quarter: `mockvps
+    # serve` freezes them before it serves, and the control API's once it is built (on its first request).
+    import gc
+
+    import uvicorn
+
+    from mockvps.cli import main
+
+    seen: dict[str, Any] = {}
+
+    def run(server: uvicorn.Server, sockets: list[Any]) -> None:
+        seen["frozen"] = gc.get_freeze_count()
+        seen["app"] = server.config.app
+        for sock in sockets:
+            sock.close()
+
+    gc.unfreeze()
+    monkeypatch.setattr(uvicorn.Server, "run", run)
+    monkeypatch.setattr(uvicorn.Config, "configure_logging", lambda config: None)  # this process's logging
+    monkeypatch.setattr(signal, "signal", lambda signum, handler: None)  # and its signal handlers stay
+    assert main(["serve", "--port", "0", "--log-level", "warning"]) == 0
+    assert seen["frozen"] > 1000
+    gc.unfreeze()
+    seen["app"].control  # noqa: B018 - built on first use
+    assert gc.get_freeze_count() > 1000
+
+
+def test_the_control_api_is_built_once_and_says_so_once() -> None:
+    from mockvps.app import create_app
+
+    app = create_app()
+    built: list[object] = []
+    app.after_control_built = lambda: built.append(app._control)
+    assert app.control is app.control
+    assert built == [app.control]
+
+
+@pytest.mark.parametrize(("level", "logged"), [("warning", False), ("error", False), ("info", True), ("debug", True)])
+def test_access_lines_are_made_only_where_the_log_level_shows_them(
+    monkeypatch: pytest.MonkeyPatch, unfrozen: None, level: str, logged: bool
+) -> None:
+    # uvicorn builds an access line's parts for every request unless told there are none to write.
+    import uvicorn
+
+    from mockvps.cli import main
+
+    seen: dict[str, Any] = {}
+
+    def run(server: uvicorn.Server, sockets: list[Any]) -> None:
+        seen["access_log"] = server.config.access_log
+        for sock in sockets:
+            sock.close()
+
+    monkeypatch.setattr(uvicorn.Server, "run", run)
+    monkeypatch.setattr(uvicorn.Config, "configure_logging", lambda config: None)
+    monkeypatch.setattr(signal, "signal", lambda signum, handler: None)
+    assert main(["serve", "--port", "0", "--log-level", level]) == 0
+    assert seen["access_log"] is logged

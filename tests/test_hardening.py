@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
@@ -17,8 +18,11 @@ from hypothesis import strategies as st
 
 from mockvps.app import create_app
 from mockvps.clock import VirtualClock
+from mockvps.errors import ValidationFailed
 from mockvps.persistence.snapshot import export_state
+from mockvps.public.schemas import ServerCreate
 from mockvps.settings import Settings
+from mockvps.shared.requests import BodyInvalid, HttpError, _deeper_than, parse_body
 from tests.conftest import AUTH, CREATE
 
 SERVERS = "/api/v1/servers/"
@@ -65,6 +69,28 @@ def test_json_nesting_deeper_than_the_limit_is_400(client: TestClient, depth: in
     else:
         assert response.json() == {"name": ["Not a valid string."], **{f: ["This field is required."]
                                    for f in ("plan_id", "os_id", "location")}}  # fmt: skip
+
+
+@pytest.mark.parametrize("limit", [2, 3, 64])
+def test_only_bodies_deeper_than_the_limit_are_refused_with_or_without_walking_them(limit: int) -> None:
+    # A body is walked for its depth only when it has as many brackets as the limit: around the limit, what is
+    # refused is exactly what the walk alone would refuse.
+    for depth in range(max(1, limit - 3), limit + 3):
+        for raw in (
+            b'{"name": ' + b"[" * depth + b"1" + b"]" * depth + b"}",
+            b'{"name": "a' + b"[" * depth + b'"}',  # brackets in a string: walked, never refused
+            b'{"a":' * depth + b"1" + b"}" * depth,
+            b"[" * depth + b"]" * depth,
+        ):
+            deeper = _deeper_than(orjson.loads(raw), limit)
+            try:
+                parse_body(raw, "application/json", ServerCreate, limit)
+                refused = False
+            except HttpError as exc:
+                refused = exc.detail == f"JSON parse error - nested deeper than {limit} levels."
+            except (ValidationFailed, BodyInvalid):
+                refused = False
+            assert refused == deeper, (limit, raw)
 
 
 # -- fuzz -------------------------------------------------------------------------------------------------------

@@ -193,7 +193,10 @@ class PublicAPI:
                         raw = await read_body(tee, content_length, state.settings.max_body_size)
                         body = parse_body(raw, content_type, operation.body, state.settings.max_json_depth)
                     server_id = server_id_of(route[1]) if route[1] is not None else 0
-                    query = dict(parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True))
+                    query_string = scope["query_string"]
+                    query = (
+                        dict(parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)) if query_string else {}
+                    )
                     # A HEAD renders with a list cache of its own: what it rendered but did not show must be
                     # rendered (and counted as shown) anew for the next GET.
                     lists = self.lists if method != "HEAD" else ListCache()

@@ -96,13 +96,23 @@ class ListCache:
 
 
 def created(server: Server) -> dict[str, Any]:
-    body = list_item(server)
-    updated_at = body.pop("updated_at")
-    created_at = body.pop("created_at")
-    body.update(
-        backups_enabled=server.backups_enabled, created_at=created_at, updated_at=updated_at, message=CREATED_MESSAGE
-    )
-    return body
+    """A list item's keys, then backups_enabled, the two times (one moment, written once) and the message."""
+    created_at = timestamp(server.created_at)
+    same = server.updated_at == server.created_at
+    return {
+        "id": server.id,
+        "name": server.name,
+        "hostname": server.hostname,
+        "status": server.status.value,
+        "ip_address": server.ip_address,
+        "location": server.location,
+        "plan": _plan(server),
+        "os": {"id": server.os.id, "name": server.os.name},
+        "backups_enabled": server.backups_enabled,
+        "created_at": created_at,
+        "updated_at": created_at if same else timestamp(server.updated_at),
+        "message": CREATED_MESSAGE,
+    }
 
 
 def detail(server: Server) -> dict[str, Any]:

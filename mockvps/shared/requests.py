@@ -61,9 +61,8 @@ def server_id_of(text: str) -> int:
 async def read_body(
     receive: Callable[[], Awaitable[Mapping[str, Any]]], content_length: str | None, limit: int
 ) -> bytes:
-    too_large = HttpError(413, f"Request body is larger than {limit} bytes.")
     if content_length and content_length.isdigit() and int(content_length) > limit:
-        raise too_large
+        raise _too_large(limit)
     chunks, size = [], 0
     while True:
         message = await receive()
@@ -72,11 +71,15 @@ async def read_body(
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
-            raise too_large
+            raise _too_large(limit)
         chunks.append(chunk)
         if not message.get("more_body"):
             break
     return b"".join(chunks)
+
+
+def _too_large(limit: int) -> HttpError:
+    return HttpError(413, f"Request body is larger than {limit} bytes.")
 
 
 def parse_body(raw: bytes, content_type: str | None, model: type[M], max_depth: int = 64) -> M:
@@ -89,7 +92,8 @@ def parse_body(raw: bytes, content_type: str | None, model: type[M], max_depth: 
             data = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
             raise HttpError(400, f"JSON parse error - {exc}") from None
-        if _deeper_than(data, max_depth):
+        # Nesting deeper than `max_depth` takes at least that many brackets: most bodies are not walked at all.
+        if raw.count(b"[") + raw.count(b"{") >= max_depth and _deeper_than(data, max_depth):
             raise HttpError(400, f"JSON parse error - nested deeper than {max_depth} levels.")
     if not isinstance(data, dict):
         kind = type(data).__name__
