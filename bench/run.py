@@ -549,63 +549,71 @@ def main() -> int:
         )
         for key in ["mockvps", *[t for t in chosen if t != "mockvps"]]:
             target = targets[key]
-            with target.running():
-                facts = extra.setdefault(target.name, {})
-                facts["rss_idle_mb"] = rss_mb(target.process.pid)  # type: ignore[union-attr]
-                tokens = {"detail": TOKEN, "list100": TOKEN, "list10000": TOKEN, "create": TOKEN}
-                if target.stateful:
-                    if target.runs("list100") or key == "mockvps":
-                        tokens["list100"] = seed_account(target.port, "bench-100", 100)
-                    if target.runs("list10000") or key == "mockvps":
-                        many = 10_000 if "list10000" in wanted and not args.quick else 100
-                        tokens["list10000"] = seed_account(target.port, "bench-10000", many)
-                    tokens["create"] = seed_account(target.port, "bench-create", 0)
-                if key == "mockvps":  # what the ceiling and WireMock answer in its place
-                    captured = {
-                        kind: capture(target.port, method, path, body, tokens[kind])
-                        for _, method, path, kind, body in WORKLOADS
-                    }
+            try:
+                with target.running():
+                    facts = extra.setdefault(target.name, {})
+                    facts["rss_idle_mb"] = rss_mb(target.process.pid)  # type: ignore[union-attr]
+                    tokens = {"detail": TOKEN, "list100": TOKEN, "list10000": TOKEN, "create": TOKEN}
                     if target.stateful:
-                        request(target.port, "POST", "/_mockvps/accounts/bench-create/reset")
-                    bodies.write_text(json.dumps({k: [c.status, c.body] for k, c in captured.items()}))
-                    wiremock_mappings(captured, stubs)
-                plan = []  # (label, method, path, kind, body, connection counts)
-                for label, method, path, kind, body in WORKLOADS:
-                    if not target.runs(kind) or kind not in wanted or (kind == "list10000" and args.quick):
-                        continue
-                    # With the proxy in the run, GET detail on one connection too: the latency it adds to one request.
-                    single = [1] if kind == "detail" and "proxy" in chosen and key in ("mockvps", "proxy") else []
-                    cells = [c for c in single + connections if kind != "list10000" or c == connections[0]]
-                    plan.append((label, method, path, kind, body, cells))
-                for _, method, path, kind, body, cells in plan if args.warmup else []:
-                    # Untimed, every workload of the target before any is timed, at the most connections of the
-                    # run: the JVM's JIT has compiled the code they share (the first timed run is not the cold one).
-                    wrk(target.port, method, path, tokens[kind], body, max(cells), args.warmup)
-                    drain(target.port)
-                    if target.stateful and kind == "create":
-                        request(target.port, "POST", "/_mockvps/accounts/bench-create/reset")
-                for label, method, path, kind, body, cells in plan:
-                    for conns in cells:
-                        result = wrk(target.port, method, path, tokens[kind], body, conns, args.duration)
+                        if target.runs("list100") or key == "mockvps":
+                            tokens["list100"] = seed_account(target.port, "bench-100", 100)
+                        if target.runs("list10000") or key == "mockvps":
+                            many = 10_000 if "list10000" in wanted and not args.quick else 100
+                            tokens["list10000"] = seed_account(target.port, "bench-10000", many)
+                        tokens["create"] = seed_account(target.port, "bench-create", 0)
+                    if key == "mockvps":  # what the ceiling and WireMock answer in its place
+                        captured = {
+                            kind: capture(target.port, method, path, body, tokens[kind])
+                            for _, method, path, kind, body in WORKLOADS
+                        }
+                        if target.stateful:
+                            request(target.port, "POST", "/_mockvps/accounts/bench-create/reset")
+                        bodies.write_text(json.dumps({k: [c.status, c.body] for k, c in captured.items()}))
+                        wiremock_mappings(captured, stubs)
+                    plan = []  # (label, method, path, kind, body, connection counts)
+                    for label, method, path, kind, body in WORKLOADS:
+                        if not target.runs(kind) or kind not in wanted or (kind == "list10000" and args.quick):
+                            continue
+                        # With the proxy in the run, GET detail on one connection too: what it adds to one request.
+                        single = [1] if kind == "detail" and "proxy" in chosen and key in ("mockvps", "proxy") else []
+                        cells = [c for c in single + connections if kind != "list10000" or c == connections[0]]
+                        plan.append((label, method, path, kind, body, cells))
+                    for _, method, path, kind, body, cells in plan if args.warmup else []:
+                        # Untimed, every workload of the target before any is timed, at the most connections of the
+                        # run: the JVM's JIT has compiled the code they share (the first timed run is not the cold one).
+                        wrk(target.port, method, path, tokens[kind], body, max(cells), args.warmup)
                         drain(target.port)
-                        rows.append((target.name, label, conns, result))
-                        print(
-                            f"  {target.name:<22} {label:<20} {conns:>3} conns {result['rps']:>9,.0f} req/s",
-                            flush=True,
-                        )
                         if target.stateful and kind == "create":
                             request(target.port, "POST", "/_mockvps/accounts/bench-create/reset")
-                if target.runs("session") and "session" in wanted:
-                    os.sched_setaffinity(0, {int(LOAD_CPU)}) if (os.cpu_count() or 1) > 1 else None
-                    result = asyncio.run(sessions(target.port, TOKEN, args.duration, 16))
-                    rows.append((target.name, "mixed session", 16, result))
-                    print(
-                        f"  {target.name:<22} {'mixed session':<20}  16 conns {result['rps']:>9,.0f} req/s", flush=True
-                    )
-                if key == "proxy" and target.upstream is not None:
-                    os.sched_setaffinity(0, {int(LOAD_CPU)}) if (os.cpu_count() or 1) > 1 else None
-                    facts.update(interleaved(target.upstream.port, target.port, 200 if args.quick else 2000))
-                facts["rss_loaded_mb"] = rss_mb(target.process.pid)  # type: ignore[union-attr]
+                    for label, method, path, kind, body, cells in plan:
+                        for conns in cells:
+                            result = wrk(target.port, method, path, tokens[kind], body, conns, args.duration)
+                            drain(target.port)
+                            rows.append((target.name, label, conns, result))
+                            print(
+                                f"  {target.name:<22} {label:<20} {conns:>3} conns {result['rps']:>9,.0f} req/s",
+                                flush=True,
+                            )
+                            if target.stateful and kind == "create":
+                                request(target.port, "POST", "/_mockvps/accounts/bench-create/reset")
+                    if target.runs("session") and "session" in wanted:
+                        os.sched_setaffinity(0, {int(LOAD_CPU)}) if (os.cpu_count() or 1) > 1 else None
+                        result = asyncio.run(sessions(target.port, TOKEN, args.duration, 16))
+                        rows.append((target.name, "mixed session", 16, result))
+                        print(
+                            f"  {target.name:<22} {'mixed session':<20}  16 conns {result['rps']:>9,.0f} req/s",
+                            flush=True,
+                        )
+                    if key == "proxy" and target.upstream is not None:
+                        os.sched_setaffinity(0, {int(LOAD_CPU)}) if (os.cpu_count() or 1) > 1 else None
+                        facts.update(interleaved(target.upstream.port, target.port, 200 if args.quick else 2000))
+                    facts["rss_loaded_mb"] = rss_mb(target.process.pid)  # type: ignore[union-attr]
+            except RuntimeError as exc:  # a peer that does not start (a broken npm install, say) ends only its rows
+                if key == "mockvps":
+                    raise
+                skipped[key] = str(exc)
+                print(f"  {target.name:<22} not measured: {exc}", flush=True)
+                continue
             if key != "proxy":
                 facts["startup_s"] = target.startup_seconds(5)
         if "mockvps" in chosen and not args.quick and "100k" in wanted:

@@ -63,9 +63,9 @@ DEFAULT_BALANCE = Decimal("1000.00")
 MAX_BALANCE = Decimal("1000000000000")
 """The largest balance an account may be given: any plan stays payable, any sum representable."""
 MAX_SEEDED_ID = 10**12
+"""The largest id an operator may give a server: a million creates after it stay below 2**53 (JavaScript)."""
 DIGESTS_KEPT = 1024
 """How many tokens' digests a backend remembers (they depend on its salt alone, which never changes)."""
-"""The largest id an operator may give a server: a million creates after it stay below 2**53 (JavaScript)."""
 
 
 class Outcome(StrEnum):
