@@ -129,7 +129,12 @@ class Store:
 
     def record(self, backend: Backend, change: Change, undo: Undo) -> None:
         """One write, as the backend tells it (its `on_change` hook): the rows it touched, queued for the next
-        group (`commits`), with its undo, should the group fail."""
+        group (`commits`), with its undo, should the group fail.
+
+        A write to an account that is no longer the backend's (a request took it before the account was removed
+        or reset) is refused (and undone): its rows would bring it back over what replaced it."""
+        if change.account is not None and backend.accounts.get(change.account.name) is not change.account:
+            raise StoreFailed("the account was removed or reset while this request was read")
         rows: list[Row] = []
         if change.clock:
             rows.append((PUT_META, ("clock", _dump(clock_record(backend)))))

@@ -1,0 +1,144 @@
+"""The group commit under attack: writes that race a reset, a removal or a failing group; whatever happens, the
+state in memory and what a restart loads from the store agree, and no answer is a 500."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from mockvps.app import MockApp, create_app
+from mockvps.clock import VirtualClock
+from mockvps.errors import StoreFailed
+from mockvps.persistence.snapshot import export_state
+from mockvps.persistence.store import Store
+from mockvps.settings import Settings
+from tests.conftest import AUTH
+
+SERVERS = "/api/v1/servers/"
+
+
+def _client(app: MockApp) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://localhost", headers=AUTH)
+
+
+def _in_memory(app: MockApp) -> dict[str, Any]:
+    return export_state(app.state.backend)
+
+
+def _restarted(directory: Path, clock: VirtualClock) -> dict[str, Any]:
+    again = create_app(Settings(data_dir=directory), clock=clock)
+    try:
+        return export_state(again.state.backend)
+    finally:
+        again.close()
+
+
+def _held_then_lost(store: Store) -> tuple[threading.Event, threading.Event]:
+    """The store's next group waits for `release`, then fails (rolled back, as when SQLite's COMMIT fails): every
+    write made meanwhile is queued behind it and lost with it."""
+    entered, release = threading.Event(), threading.Event()
+    real = store.write
+
+    def write(batch: Any) -> Callable[[], None]:
+        commit = real(batch)
+        if entered.is_set():
+            return commit
+
+        def lost() -> None:
+            entered.set()
+            release.wait(5)
+            try:
+                store._fail(StoreFailed("database or disk is full"))
+            finally:
+                store._using.release()
+
+        return lost
+
+    store.write = write  # type: ignore[method-assign]
+    return entered, release
+
+
+def _slow_body(body: bytes, go: asyncio.Event) -> Any:
+    """A request body that arrives once `go` is set: the request is routed, its body read later."""
+
+    async def chunks() -> Any:
+        await go.wait()
+        yield body
+
+    return chunks()
+
+
+def test_a_write_read_before_a_reset_and_made_after_it_is_not_stored_on_the_new_state(tmp_path: Path) -> None:
+    clock = VirtualClock()
+    app = create_app(Settings(data_dir=tmp_path), clock=clock)
+
+    async def main() -> list[int]:
+        async with _client(app) as client:
+            go = asyncio.Event()
+            content = _slow_body(b'{"name":"ghost","plan_id":1,"os_id":5,"location":"us-west"}', go)
+            create = asyncio.ensure_future(
+                client.post(SERVERS, content=content, headers={"content-type": "application/json"})
+            )
+            await asyncio.sleep(0.05)  # the create holds the backend of before the reset, waiting for its body
+            reset = await client.post("/_mockvps/reset")
+            go.set()
+            answer = await create
+            return [reset.status_code, answer.status_code]
+
+    statuses = asyncio.run(main())
+    assert statuses[0] == 204 and statuses[1] == 503
+    memory = _in_memory(app)
+    app.close()
+    assert _restarted(tmp_path, clock) == memory
+
+
+def test_a_write_to_an_account_removed_meanwhile_does_not_bring_it_back_on_disk(tmp_path: Path) -> None:
+    clock = VirtualClock()
+    app = create_app(Settings(data_dir=tmp_path), clock=clock)
+
+    async def main() -> list[int]:
+        async with _client(app) as client:
+            go = asyncio.Event()
+            content = _slow_body(b'{"name":"ghost","plan_id":1,"os_id":5,"location":"us-west"}', go)
+            create = asyncio.ensure_future(
+                client.post(SERVERS, content=content, headers={"content-type": "application/json"})
+            )
+            await asyncio.sleep(0.05)
+            removed = await client.delete("/_mockvps/accounts/default")
+            go.set()
+            return [removed.status_code, (await create).status_code]
+
+    statuses = asyncio.run(main())
+    assert statuses[0] == 204 and statuses[1] == 503
+    memory = _in_memory(app)
+    assert memory["accounts"] == []
+    app.close()
+    assert _restarted(tmp_path, clock) == memory
+
+
+def test_a_write_to_an_account_reset_meanwhile_is_not_stored_over_the_fresh_account(tmp_path: Path) -> None:
+    clock = VirtualClock()
+    app = create_app(Settings(data_dir=tmp_path), clock=clock)
+
+    async def main() -> list[int]:
+        async with _client(app) as client:
+            go = asyncio.Event()
+            content = _slow_body(b'{"name":"ghost","plan_id":1,"os_id":5,"location":"us-west"}', go)
+            create = asyncio.ensure_future(
+                client.post(SERVERS, content=content, headers={"content-type": "application/json"})
+            )
+            await asyncio.sleep(0.05)
+            reset = await client.post("/_mockvps/accounts/default/reset")
+            go.set()
+            return [reset.status_code, (await create).status_code]
+
+    statuses = asyncio.run(main())
+    assert statuses[0] == 200 and statuses[1] == 503
+    memory = _in_memory(app)
+    app.close()
+    assert _restarted(tmp_path, clock) == memory
