@@ -17,7 +17,8 @@ from mockvps.errors import StoreFailed
 from mockvps.persistence.snapshot import export_state
 from mockvps.persistence.store import Store
 from mockvps.settings import Settings
-from tests.conftest import AUTH
+from tests.conftest import AUTH, CREATE
+from tests.test_group_commit import _store
 
 SERVERS = "/api/v1/servers/"
 
@@ -139,6 +140,37 @@ def test_a_write_to_an_account_reset_meanwhile_is_not_stored_over_the_fresh_acco
 
     statuses = asyncio.run(main())
     assert statuses[0] == 200 and statuses[1] == 503
+    memory = _in_memory(app)
+    app.close()
+    assert _restarted(tmp_path, clock) == memory
+
+
+def test_servers_settled_under_a_lost_clock_move_or_mode_change_go_back_with_it(tmp_path: Path) -> None:
+    clock = VirtualClock()
+    app = create_app(Settings(data_dir=tmp_path), clock=clock)
+    store = _store(app)
+
+    async def main() -> list[int]:
+        async with _client(app) as client:
+            created = (await client.post(SERVERS, json=CREATE)).json()["id"]
+            statuses = []
+            for method, path, body in (
+                ("POST", "/_mockvps/clock/advance", {"seconds": 3600}),
+                ("PATCH", "/_mockvps/accounts/default", {"mode": "immediate"}),
+            ):
+                entered, release = _held_then_lost(store)
+                held = asyncio.ensure_future(client.patch(f"{SERVERS}12345/", json={"name": f"held-{len(statuses)}"}))
+                await asyncio.to_thread(entered.wait, 5)
+                change = client.request(method, path, json=body)
+                answers = asyncio.gather(change, client.get(f"{SERVERS}{created}/"))  # settled: active
+                await asyncio.sleep(0.1)
+                release.set()
+                statuses += [a.status_code for a in [await held, *await answers]]
+                shown = await client.get(f"{SERVERS}{created}/")
+                assert shown.json()["status"] == "provisioning", path
+            return statuses
+
+    assert asyncio.run(main()) == [503] * 6
     memory = _in_memory(app)
     app.close()
     assert _restarted(tmp_path, clock) == memory
