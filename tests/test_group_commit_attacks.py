@@ -145,6 +145,22 @@ def test_a_write_to_an_account_reset_meanwhile_is_not_stored_over_the_fresh_acco
     assert _restarted(tmp_path, clock) == memory
 
 
+def test_a_write_to_the_first_of_two_accounts_keeps_their_order_after_a_restart(tmp_path: Path) -> None:
+    clock = VirtualClock()
+    app = create_app(Settings(data_dir=tmp_path), clock=clock)
+
+    async def main() -> None:
+        async with _client(app) as client:
+            await client.post("/_mockvps/accounts", json={"name": "other", "tokens": ["other-token"]})
+            assert (await client.post(SERVERS, json=CREATE)).status_code == 201  # a write to "default"
+
+    asyncio.run(main())
+    memory = _in_memory(app)
+    assert [a["name"] for a in memory["accounts"]] == ["default", "other"]
+    app.close()
+    assert _restarted(tmp_path, clock) == memory
+
+
 def test_servers_settled_under_a_lost_clock_move_or_mode_change_go_back_with_it(tmp_path: Path) -> None:
     clock = VirtualClock()
     app = create_app(Settings(data_dir=tmp_path), clock=clock)

@@ -164,9 +164,7 @@ class Store:
 
     @staticmethod
     def _account_rows(rows: list[Row], backend: Backend, account: Account, *, all_servers: bool) -> None:
-        rows.append(
-            ("INSERT OR REPLACE INTO accounts VALUES (?, ?)", (account.name, _dump(account_record(backend, account))))
-        )
+        rows.append((PUT_ACCOUNT, (account.name, _dump(account_record(backend, account)))))
         if all_servers:
             rows.append(("DELETE FROM servers WHERE account = ?", (account.name,)))
             rows += [(PUT_SERVER, (account.name, s.id, _dump(server_record(s)))) for s in account.servers.values()]
@@ -246,7 +244,9 @@ START_OVER = "pass --data-dir-start-over to move it aside and start anew"
 
 
 PUT_META = "INSERT OR REPLACE INTO meta VALUES (?, ?)"
-PUT_ACCOUNT = "INSERT OR REPLACE INTO accounts VALUES (?, ?)"
+PUT_ACCOUNT = "INSERT INTO accounts VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET data = excluded.data"
+"""An upsert: an account keeps its row, and so its place in the order a restart loads (a replace would move it
+last)."""
 PUT_SERVER = "INSERT OR REPLACE INTO servers VALUES (?, ?, ?)"
 COUNT_ACCOUNTS: Row = ("INSERT OR REPLACE INTO meta VALUES ('accounts', (SELECT COUNT(*) FROM accounts))", ())
 
