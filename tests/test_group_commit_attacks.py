@@ -190,3 +190,42 @@ def test_servers_settled_under_a_lost_clock_move_or_mode_change_go_back_with_it(
     memory = _in_memory(app)
     app.close()
     assert _restarted(tmp_path, clock) == memory
+
+
+def test_a_lost_group_of_every_kind_of_write_leaves_memory_as_a_restart_loads_it(tmp_path: Path) -> None:
+    clock = VirtualClock()
+    app = create_app(Settings(data_dir=tmp_path), clock=clock)
+    store = _store(app)
+
+    async def main() -> list[int]:
+        async with _client(app) as client:
+            await client.post("/_mockvps/accounts", json={"name": "other", "tokens": ["other-token"]})
+            await client.post(SERVERS, json=CREATE)
+            await client.put("/_mockvps/accounts/default/next-provisioning", json={"outcome": "fail"})
+            before = _in_memory(app)
+            entered, release = _held_then_lost(store)
+            first = asyncio.ensure_future(client.delete(f"{SERVERS}12346/"))
+            await asyncio.to_thread(entered.wait, 5)
+            later = asyncio.gather(
+                client.post(SERVERS, json=CREATE),  # may take 12346's addresses
+                client.patch(f"{SERVERS}12345/", json={"name": "lost"}),
+                client.post("/_mockvps/clock/advance", json={"seconds": 3600}),
+                client.get(SERVERS),  # settles the failing provisioning: a refund
+                client.post("/_mockvps/accounts/other/reset"),
+                client.delete("/_mockvps/accounts/other"),
+                client.post("/_mockvps/accounts/default/clock/advance", json={"seconds": 60}),
+                client.put("/_mockvps/state", json=before),
+                client.post("/_mockvps/reset"),
+            )
+            await asyncio.sleep(0.2)  # every request has made its write, queued behind the held group
+            release.set()
+            answers = [await first, *await later]
+            assert _in_memory(app) == before  # the server settled under the advanced clock too
+
+            return [a.status_code for a in answers]
+
+    statuses = asyncio.run(main())
+    assert statuses == [503] * 10, statuses
+    memory = _in_memory(app)
+    app.close()
+    assert _restarted(tmp_path, clock) == memory
