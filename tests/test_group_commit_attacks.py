@@ -229,3 +229,24 @@ def test_a_lost_group_of_every_kind_of_write_leaves_memory_as_a_restart_loads_it
     memory = _in_memory(app)
     app.close()
     assert _restarted(tmp_path, clock) == memory
+
+
+def test_writes_queued_behind_a_group_lost_at_shutdown_are_not_stored_without_it(tmp_path: Path) -> None:
+    clock = VirtualClock()
+    app = create_app(Settings(data_dir=tmp_path), clock=clock)
+    before = _in_memory(app)
+    entered, release = _held_then_lost(_store(app))
+    backend = app.state.backend
+    account = backend.accounts["default"]
+
+    async def main() -> None:
+        async with _client(app) as client:
+            deleted = asyncio.ensure_future(client.delete(f"{SERVERS}12346/"))
+            await asyncio.to_thread(entered.wait, 5)
+            backend.create_server(account, name="after", plan_id=1, os_id=5, location="us-west")  # 12346's addresses
+            release.set()
+            app.close()  # shut down (the lifespan's end) while the group is lost, before the loop hears of it
+            deleted.cancel()
+
+    asyncio.run(main())
+    assert _restarted(tmp_path, clock) == before  # neither the lost delete nor the create that took its addresses
