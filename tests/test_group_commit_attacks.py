@@ -169,7 +169,7 @@ def test_servers_settled_under_a_lost_clock_move_or_mode_change_go_back_with_it(
     async def main() -> list[int]:
         async with _client(app) as client:
             created = (await client.post(SERVERS, json=CREATE)).json()["id"]
-            statuses = []
+            statuses: list[int] = []
             for method, path, body in (
                 ("POST", "/_mockvps/clock/advance", {"seconds": 3600}),
                 ("PATCH", "/_mockvps/accounts/default", {"mode": "immediate"}),
