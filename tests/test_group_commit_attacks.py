@@ -192,6 +192,23 @@ def test_servers_settled_under_a_lost_clock_move_or_mode_change_go_back_with_it(
     assert _restarted(tmp_path, clock) == memory
 
 
+def test_a_server_seeded_with_a_low_id_keeps_its_place_in_the_list_after_a_restart(tmp_path: Path) -> None:
+    clock = VirtualClock()
+    app = create_app(Settings(data_dir=tmp_path), clock=clock)
+    seed = {"id": 5, "status": "active", "name": "seeded", "plan_id": 1, "os_id": 5, "location": "us-west"}
+
+    async def main() -> None:
+        async with _client(app) as client:
+            assert (await client.post("/_mockvps/accounts/default/servers", json=seed)).status_code == 201
+            assert (await client.patch(f"{SERVERS}12345/", json={"name": "renamed"})).status_code == 200
+
+    asyncio.run(main())
+    memory = _in_memory(app)
+    assert [s["id"] for s in memory["accounts"][0]["servers"]] == [12345, 12346, 5]
+    app.close()
+    assert _restarted(tmp_path, clock) == memory
+
+
 def test_a_lost_group_of_every_kind_of_write_leaves_memory_as_a_restart_loads_it(tmp_path: Path) -> None:
     clock = VirtualClock()
     app = create_app(Settings(data_dir=tmp_path), clock=clock)

@@ -93,7 +93,7 @@ class Store:
         rows = self._db.execute("SELECT name, data FROM accounts ORDER BY rowid").fetchall()
         servers: dict[str, list[Any]] = {}
         try:
-            for account, data in self._db.execute("SELECT account, data FROM servers ORDER BY account, id"):
+            for account, data in self._db.execute("SELECT account, data FROM servers ORDER BY rowid"):
                 servers.setdefault(account, []).append(json.loads(data))
             accounts = [json.loads(data) for _, data in rows]
             clock = json.loads(meta["clock"]) if "clock" in meta else None
@@ -247,7 +247,9 @@ PUT_META = "INSERT OR REPLACE INTO meta VALUES (?, ?)"
 PUT_ACCOUNT = "INSERT INTO accounts VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET data = excluded.data"
 """An upsert: an account keeps its row, and so its place in the order a restart loads (a replace would move it
 last)."""
-PUT_SERVER = "INSERT OR REPLACE INTO servers VALUES (?, ?, ?)"
+PUT_SERVER = "INSERT INTO servers VALUES (?, ?, ?) ON CONFLICT (account, id) DO UPDATE SET data = excluded.data"
+"""An upsert, as PUT_ACCOUNT: a server keeps its place in its account's list (a server seeded with a low id
+after others is listed after them, as in memory)."""
 COUNT_ACCOUNTS: Row = ("INSERT OR REPLACE INTO meta VALUES ('accounts', (SELECT COUNT(*) FROM accounts))", ())
 
 
