@@ -293,8 +293,16 @@ class Backend:
         if self.on_change is None:
             return _nothing
         mock_clock = self.clock.state()
+        # a move of time, mode or delays: the servers it let settle go back with it
+        accounts = self.accounts.values() if account is None else (account,)
+        settled = self._settled_servers(accounts) if server_id is None else _nothing
         if account is None:
-            return lambda: self.clock.restore(*mock_clock)
+
+            def undo_clock() -> None:
+                self.clock.restore(*mock_clock)
+                settled()
+
+            return undo_clock
         fields = (account.balance, account.next_id, account.next_outcome, account.mode, account.delays, account.profile)
         account_clock = account.clock.state()
         server = account.servers.get(server_id) if server_id is not None else None
@@ -308,6 +316,7 @@ class Backend:
             )
             account.clock.restore(*account_clock)
             self.clock.restore(*mock_clock)
+            settled()
             if server_id is None:
                 return
             now = account.servers.get(server_id)
@@ -324,6 +333,21 @@ class Backend:
                 for name in Server.__slots__:
                     setattr(server, name, getattr(copied, name))
                 server.revision = max(revision, copied.revision) + 1
+
+        return undo
+
+    def _settled_servers(self, accounts: Iterable[Account]) -> Undo:
+        """How to put back where the accounts' servers stand now: a settle (a status reached with time) is no
+        write, but one reached under a clock, mode or delays that are undone must be undone with them."""
+        saved = [(account, server, copy.copy(server)) for account in accounts for server in account.servers.values()]
+
+        def undo() -> None:
+            for account, server, copied in saved:
+                if account.servers.get(server.id) is server:
+                    revision = server.revision
+                    for name in Server.__slots__:
+                        setattr(server, name, getattr(copied, name))
+                    server.revision = max(revision, copied.revision) + 1
 
         return undo
 

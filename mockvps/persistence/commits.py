@@ -85,7 +85,11 @@ class GroupCommit(Generic[Batch]):
             await asyncio.shield(self._running)
 
     def write_now(self) -> None:
-        """Write what is queued in this thread (start-up and shut-down, when no group is being written)."""
+        """Write what is queued in this thread (start-up and shut-down). Nothing while a group is being written:
+        whether it is kept is not known here, and the writes queued behind it (no answer acknowledged them) must
+        not reach the disk without it."""
+        if self._running is not None:
+            return
         target, batch = self.committed, self._log.take()
         self._log.write(batch)()
         self.done = max(self.done, target)

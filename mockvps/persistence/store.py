@@ -93,7 +93,7 @@ class Store:
         rows = self._db.execute("SELECT name, data FROM accounts ORDER BY rowid").fetchall()
         servers: dict[str, list[Any]] = {}
         try:
-            for account, data in self._db.execute("SELECT account, data FROM servers ORDER BY account, id"):
+            for account, data in self._db.execute("SELECT account, data FROM servers ORDER BY rowid"):
                 servers.setdefault(account, []).append(json.loads(data))
             accounts = [json.loads(data) for _, data in rows]
             clock = json.loads(meta["clock"]) if "clock" in meta else None
@@ -129,7 +129,12 @@ class Store:
 
     def record(self, backend: Backend, change: Change, undo: Undo) -> None:
         """One write, as the backend tells it (its `on_change` hook): the rows it touched, queued for the next
-        group (`commits`), with its undo, should the group fail."""
+        group (`commits`), with its undo, should the group fail.
+
+        A write to an account that is no longer the backend's (a request took it before the account was removed
+        or reset) is refused (and undone): its rows would bring it back over what replaced it."""
+        if change.account is not None and backend.accounts.get(change.account.name) is not change.account:
+            raise StoreFailed("the account was removed or reset while this request was read")
         rows: list[Row] = []
         if change.clock:
             rows.append((PUT_META, ("clock", _dump(clock_record(backend)))))
@@ -159,9 +164,7 @@ class Store:
 
     @staticmethod
     def _account_rows(rows: list[Row], backend: Backend, account: Account, *, all_servers: bool) -> None:
-        rows.append(
-            ("INSERT OR REPLACE INTO accounts VALUES (?, ?)", (account.name, _dump(account_record(backend, account))))
-        )
+        rows.append((PUT_ACCOUNT, (account.name, _dump(account_record(backend, account)))))
         if all_servers:
             rows.append(("DELETE FROM servers WHERE account = ?", (account.name,)))
             rows += [(PUT_SERVER, (account.name, s.id, _dump(server_record(s)))) for s in account.servers.values()]
@@ -241,8 +244,12 @@ START_OVER = "pass --data-dir-start-over to move it aside and start anew"
 
 
 PUT_META = "INSERT OR REPLACE INTO meta VALUES (?, ?)"
-PUT_ACCOUNT = "INSERT OR REPLACE INTO accounts VALUES (?, ?)"
-PUT_SERVER = "INSERT OR REPLACE INTO servers VALUES (?, ?, ?)"
+PUT_ACCOUNT = "INSERT INTO accounts VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET data = excluded.data"
+"""An upsert: an account keeps its row, and so its place in the order a restart loads (a replace would move it
+last)."""
+PUT_SERVER = "INSERT INTO servers VALUES (?, ?, ?) ON CONFLICT (account, id) DO UPDATE SET data = excluded.data"
+"""An upsert, as PUT_ACCOUNT: a server keeps its place in its account's list (a server seeded with a low id
+after others is listed after them, as in memory)."""
 COUNT_ACCOUNTS: Row = ("INSERT OR REPLACE INTO meta VALUES ('accounts', (SELECT COUNT(*) FROM accounts))", ())
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from mockvps.backend import Backend, Server
+from mockvps.backend import Backend, Change, Server, Undo
+from mockvps.errors import StoreFailed
 from mockvps.persistence.store import Store
 from mockvps.settings import Settings
 from mockvps.shared.coverage import Coverage
@@ -34,16 +35,24 @@ class MockState:
         self.journal = Journal(self.settings.journal_size)
         self.coverage = Coverage(live=self._servers)
         if self.store is not None:
-            self.backend.on_change = self.store.record
+            self.backend.on_change = self._record
 
     def _servers(self) -> Iterator[Server]:
         for account in self.backend.accounts.values():
             yield from account.servers.values()
+
+    def _record(self, backend: Backend, change: Change, undo: Undo) -> None:
+        """The store's hook. A request that took the backend before a reset or an import may write to it after:
+        refused (and undone), or its rows would land on the state that replaced it."""
+        if backend is not self.backend:
+            raise StoreFailed("the state was reset or imported while this request was read")
+        assert self.store is not None
+        self.store.record(backend, change, undo)
 
     def replace_backend(self, backend: Backend) -> None:
         """A whole new state (reset, import), in force at once; with a store, queued like any write (and the
         state before it put back should the store fail to keep it)."""
         old, self.backend = self.backend, backend
         if self.store is not None:
-            backend.on_change = self.store.record
+            backend.on_change = self._record
             self.store.replace_all(backend, undo=lambda: setattr(self, "backend", old))
