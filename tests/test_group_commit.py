@@ -80,6 +80,23 @@ def test_fifty_concurrent_writes_share_one_or_two_groups_and_each_waits_for_its_
     assert 1 <= commits.groups <= 2  # a commit per write would be 50
 
 
+def test_a_write_made_in_the_turn_after_a_group_was_started_joins_it() -> None:
+    log = FakeLog()
+    commits = GroupCommit(log)
+
+    async def late() -> None:
+        await asyncio.sleep(0)  # the next turn of the loop: the group was started, not yet taken
+        _write(log, commits)
+        await commits.settled()
+
+    async def main() -> None:
+        _write(log, commits)
+        await asyncio.gather(commits.settled(), late())
+
+    asyncio.run(main())
+    assert log.groups == [[1, 2]]  # one group, not [[1], [2]]
+
+
 def test_settled_returns_at_once_when_nothing_is_pending() -> None:
     log = FakeLog()
     commits = GroupCommit(log)
