@@ -3,8 +3,7 @@
 `--data-dir` against mockvps in memory; and what `mockvps proxy` adds to a request when it stands in front of
 mockvps.
 
-    python bench/run.py                 # the full run: about 10 minutes (estimated: 7 before WireMock,
-                                        # the --data-dir target and the warm-ups)
+    python bench/run.py                 # the full run: about 9 minutes (8 min 37 s on 2026-12-01)
     python bench/run.py --quick         # a smoke run: seconds, no Prism, no WireMock
     python bench/run.py --duration 5 --targets mockvps,data-dir,wiremock,ceiling --workloads detail,list100,create
     python bench/run.py --targets mockvps,proxy --workloads detail   # what the proxy adds to GET detail

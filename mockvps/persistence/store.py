@@ -187,8 +187,10 @@ class Store:
                 for statement, parameters in rows:
                     self._db.execute(statement, parameters)
         except BaseException as exc:
-            self._using.release()
-            self._fail(exc)
+            try:
+                self._fail(exc)  # rolled back before the connection is let go
+            finally:
+                self._using.release()
 
         def commit() -> None:
             try:
