@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import httpx
+import pytest
 
 from mockvps.app import MockApp, create_app
 from mockvps.clock import VirtualClock
@@ -17,14 +17,10 @@ from mockvps.errors import StoreFailed
 from mockvps.persistence.snapshot import export_state
 from mockvps.persistence.store import Store
 from mockvps.settings import Settings
-from tests.conftest import AUTH, CREATE
-from tests.test_group_commit import _store
+from tests.conftest import CREATE
+from tests.test_group_commit import _client, _store
 
 SERVERS = "/api/v1/servers/"
-
-
-def _client(app: MockApp) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://localhost", headers=AUTH)
 
 
 def _in_memory(app: MockApp) -> dict[str, Any]:
@@ -74,7 +70,17 @@ def _slow_body(body: bytes, go: asyncio.Event) -> Any:
     return chunks()
 
 
-def test_a_write_read_before_a_reset_and_made_after_it_is_not_stored_on_the_new_state(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("POST", "/_mockvps/reset", 204),  # the whole state replaced
+        ("DELETE", "/_mockvps/accounts/default", 204),  # the account removed: a restart must not bring it back
+        ("POST", "/_mockvps/accounts/default/reset", 200),  # the account replaced by a fresh one
+    ],
+)
+def test_a_write_read_before_its_state_was_replaced_is_refused_and_not_stored(
+    tmp_path: Path, method: str, path: str, status: int
+) -> None:
     clock = VirtualClock()
     app = create_app(Settings(data_dir=tmp_path), clock=clock)
 
@@ -85,62 +91,14 @@ def test_a_write_read_before_a_reset_and_made_after_it_is_not_stored_on_the_new_
             create = asyncio.ensure_future(
                 client.post(SERVERS, content=content, headers={"content-type": "application/json"})
             )
-            await asyncio.sleep(0.05)  # the create holds the backend of before the reset, waiting for its body
-            reset = await client.post("/_mockvps/reset")
+            await asyncio.sleep(0.05)  # the create holds the backend and account of before, waiting for its body
+            replaced = await client.request(method, path)
             go.set()
-            answer = await create
-            return [reset.status_code, answer.status_code]
+            return [replaced.status_code, (await create).status_code]
 
-    statuses = asyncio.run(main())
-    assert statuses[0] == 204 and statuses[1] == 503
+    assert asyncio.run(main()) == [status, 503]
     memory = _in_memory(app)
-    app.close()
-    assert _restarted(tmp_path, clock) == memory
-
-
-def test_a_write_to_an_account_removed_meanwhile_does_not_bring_it_back_on_disk(tmp_path: Path) -> None:
-    clock = VirtualClock()
-    app = create_app(Settings(data_dir=tmp_path), clock=clock)
-
-    async def main() -> list[int]:
-        async with _client(app) as client:
-            go = asyncio.Event()
-            content = _slow_body(b'{"name":"ghost","plan_id":1,"os_id":5,"location":"us-west"}', go)
-            create = asyncio.ensure_future(
-                client.post(SERVERS, content=content, headers={"content-type": "application/json"})
-            )
-            await asyncio.sleep(0.05)
-            removed = await client.delete("/_mockvps/accounts/default")
-            go.set()
-            return [removed.status_code, (await create).status_code]
-
-    statuses = asyncio.run(main())
-    assert statuses[0] == 204 and statuses[1] == 503
-    memory = _in_memory(app)
-    assert memory["accounts"] == []
-    app.close()
-    assert _restarted(tmp_path, clock) == memory
-
-
-def test_a_write_to_an_account_reset_meanwhile_is_not_stored_over_the_fresh_account(tmp_path: Path) -> None:
-    clock = VirtualClock()
-    app = create_app(Settings(data_dir=tmp_path), clock=clock)
-
-    async def main() -> list[int]:
-        async with _client(app) as client:
-            go = asyncio.Event()
-            content = _slow_body(b'{"name":"ghost","plan_id":1,"os_id":5,"location":"us-west"}', go)
-            create = asyncio.ensure_future(
-                client.post(SERVERS, content=content, headers={"content-type": "application/json"})
-            )
-            await asyncio.sleep(0.05)
-            reset = await client.post("/_mockvps/accounts/default/reset")
-            go.set()
-            return [reset.status_code, (await create).status_code]
-
-    statuses = asyncio.run(main())
-    assert statuses[0] == 200 and statuses[1] == 503
-    memory = _in_memory(app)
+    assert all(s["name"] != "ghost" for a in memory["accounts"] for s in a["servers"])
     app.close()
     assert _restarted(tmp_path, clock) == memory
 
